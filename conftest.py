@@ -1,0 +1,55 @@
+"""Shared integration fixtures: the real Kafka, registry and PostgreSQL, isolated per test run."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator, Callable, Iterator
+
+import pytest
+
+from channelstream_common import testing
+from channelstream_common.admin import ensure_topics, register_schemas
+from channelstream_common.serde import AvroSerde
+from channelstream_common.settings import Settings
+
+
+@pytest.fixture(scope="session")
+def endpoints() -> Iterator[testing.Endpoints]:
+    with testing.endpoints() as found:
+        yield found
+
+
+@pytest.fixture(scope="session")
+def topic_prefix() -> str:
+    return testing.unique_prefix()
+
+
+@pytest.fixture(scope="session")
+async def provisioned(endpoints: testing.Endpoints, topic_prefix: str) -> AsyncIterator[None]:
+    """Every registry topic exists (under this run's prefix) and every schema is registered."""
+    await ensure_topics(endpoints.kafka, topic_prefix)
+    serde = AvroSerde(endpoints.registry, topic_prefix)
+    await register_schemas(serde)
+    yield
+
+
+@pytest.fixture
+def settings_for(
+    endpoints: testing.Endpoints, topic_prefix: str
+) -> Callable[..., Settings]:
+    """Settings for one service against a fresh database of its own."""
+
+    def make(service: str, **overrides: object) -> Settings:
+        db = f"{service}_{topic_prefix.strip('.')}_{uuid.uuid4().hex[:6]}"
+        url = testing.create_database(endpoints.postgres, db)
+        base = Settings(service=service, kafka_bootstrap=endpoints.kafka,
+                        schema_registry_url=endpoints.registry, database_url=url,
+                        topic_prefix=topic_prefix, log_json=False)
+        return Settings(**{**base.__dict__, **overrides})  # type: ignore[arg-type]
+
+    return make
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Tests that stop and restart the stack run after everything that needs it."""
+    items.sort(key=lambda item: item.get_closest_marker("stack_lifecycle") is not None)

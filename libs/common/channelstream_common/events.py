@@ -1,0 +1,83 @@
+"""Event metadata and the CloudEvents Kafka-binding headers every record carries."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from opentelemetry import trace
+
+_NAMESPACE = uuid.UUID("6f1c7a52-3b0e-4c55-9a61-2f6a3c0d5e11")
+
+
+def derived_id(*parts: object) -> str:
+    """A deterministic UUID for an event derived from others, so replays give the same ids."""
+    return str(uuid.uuid5(_NAMESPACE, "|".join(str(p) for p in parts)))
+
+
+def current_trace_id() -> str | None:
+    ctx = trace.get_current_span().get_span_context()
+    return format(ctx.trace_id, "032x") if ctx.is_valid else None
+
+
+def new_metadata(
+    producer: str,
+    *,
+    correlation_id: str | None = None,
+    causation: dict[str, Any] | None = None,
+    event_id: str | None = None,
+    occurred_at: datetime | None = None,
+    recorded_at: datetime | None = None,
+) -> dict[str, Any]:
+    """Metadata for a new event; `causation` is the metadata of the event that caused it."""
+    now = recorded_at or datetime.now(UTC)
+    if causation is not None:
+        correlation_id = correlation_id or causation["correlation_id"]
+    event_id = event_id or str(uuid.uuid4())
+    return {
+        "event_id": event_id,
+        "occurred_at": occurred_at or now,
+        "recorded_at": now,
+        "producer": producer,
+        "correlation_id": correlation_id or event_id,
+        "causation_id": causation["event_id"] if causation else None,
+        "trace_id": current_trace_id(),
+    }
+
+
+def cloudevent_headers(event_type: str, metadata: dict[str, Any]) -> list[tuple[str, bytes]]:
+    time: datetime = metadata["recorded_at"]
+    return [
+        ("ce_specversion", b"1.0"),
+        ("ce_id", metadata["event_id"].encode()),
+        ("ce_type", f"io.channelstream.{event_type}".encode()),
+        ("ce_source", f"/channelstream/{metadata['producer']}".encode()),
+        ("ce_time", time.isoformat().encode()),
+        ("content-type", b"application/avro"),
+    ]
+
+
+@dataclass(frozen=True)
+class Envelope:
+    """A decoded record and its position in the log."""
+
+    topic: str
+    partition: int
+    offset: int
+    key: bytes | None
+    value: dict[str, Any]
+    timestamp_ms: int
+    headers: Sequence[tuple[str, bytes]] = ()
+    raw: bytes | None = None
+
+    @property
+    def metadata(self) -> dict[str, Any]:
+        meta: dict[str, Any] = self.value["metadata"]
+        return meta
+
+    @property
+    def event_id(self) -> str:
+        return str(self.metadata["event_id"])

@@ -1,0 +1,51 @@
+"""Settings from environment variables (12-factor); one dataclass for every service."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+
+DEFAULT_KAFKA = "127.0.0.1:19092"
+DEFAULT_REGISTRY = "http://127.0.0.1:18081/apis/ccompat/v7"
+DEFAULT_POSTGRES = "postgresql+psycopg://channelstream:channelstream@127.0.0.1:15432"
+
+
+def _env(name: str, default: str) -> str:
+    return os.environ.get(f"CHANNELSTREAM_{name}", default)
+
+
+@dataclass(frozen=True)
+class Settings:
+    service: str
+    kafka_bootstrap: str = DEFAULT_KAFKA
+    schema_registry_url: str = DEFAULT_REGISTRY
+    database_url: str = f"{DEFAULT_POSTGRES}/postgres"
+    topic_prefix: str = ""
+    http_host: str = "127.0.0.1"
+    http_port: int = 0
+    otlp_endpoint: str = ""
+    log_level: str = "INFO"
+    log_json: bool = True
+    extra: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def from_env(cls, service: str, default_port: int = 0) -> Settings:
+        postgres = _env("POSTGRES_URL", DEFAULT_POSTGRES).rstrip("/")
+        prefix = f"CHANNELSTREAM_{service.upper()}_"
+        return cls(
+            service=service,
+            kafka_bootstrap=_env("KAFKA_BOOTSTRAP", DEFAULT_KAFKA),
+            schema_registry_url=_env("SCHEMA_REGISTRY_URL", DEFAULT_REGISTRY),
+            database_url=_env("DATABASE_URL", f"{postgres}/{service}"),
+            topic_prefix=_env("TOPIC_PREFIX", ""),
+            http_host=_env("HTTP_HOST", "127.0.0.1"),
+            http_port=int(_env("HTTP_PORT", str(default_port))),
+            otlp_endpoint=_env("OTLP_ENDPOINT", ""),
+            log_level=_env("LOG_LEVEL", "INFO"),
+            log_json=_env("LOG_JSON", "true").lower() in ("1", "true", "yes"),
+            extra={k[len(prefix):].lower(): v for k, v in os.environ.items() if k.startswith(prefix)},
+        )
+
+    def get(self, key: str, default: str) -> str:
+        """A service-specific setting: CHANNELSTREAM_<SERVICE>_<KEY>."""
+        return self.extra.get(key.lower(), default)

@@ -1,0 +1,97 @@
+"""Endpoints for integration tests, in this order: environment variables, testcontainers when a
+Docker engine is reachable, else the project's local stack (`channelstream stack up`)."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Endpoints:
+    kafka: str
+    registry: str
+    postgres: str  # server URL without a database name
+    source: str
+
+
+def _from_env() -> Endpoints | None:
+    names = ("KAFKA_BOOTSTRAP", "SCHEMA_REGISTRY_URL", "POSTGRES_URL")
+    values = [os.environ.get(f"CHANNELSTREAM_{n}") for n in names]
+    if all(values) and os.environ.get("CHANNELSTREAM_TEST_ENDPOINTS", "") != "ignore":
+        kafka, registry, postgres = (str(v) for v in values)
+        return Endpoints(kafka, registry, postgres.rstrip("/"), "environment")
+    return None
+
+
+def _docker_reachable() -> bool:
+    if os.environ.get("CHANNELSTREAM_NO_DOCKER"):
+        return False
+    try:
+        import docker
+
+        docker.from_env(timeout=3).ping()
+        return True
+    except Exception:
+        return False
+
+
+@contextmanager
+def _containers() -> Iterator[Endpoints]:
+    from testcontainers.core.container import DockerContainer
+    from testcontainers.core.waiting_utils import wait_for_logs
+    from testcontainers.kafka import KafkaContainer
+    from testcontainers.postgres import PostgresContainer
+
+    with ExitStack() as stack:
+        kafka = stack.enter_context(KafkaContainer("apache/kafka:4.1.2").with_kraft())
+        pg = stack.enter_context(PostgresContainer("postgres:16", username="channelstream",
+                                                   password="channelstream", driver="psycopg"))
+        reg = stack.enter_context(
+            DockerContainer("apicurio/apicurio-registry:3.0.9").with_exposed_ports(8080)
+        )
+        wait_for_logs(reg, "Installed features", timeout=120)
+        registry = (f"http://{reg.get_container_host_ip()}:{reg.get_exposed_port(8080)}"
+                    "/apis/ccompat/v7")
+        url = pg.get_connection_url().rsplit("/", 1)[0]
+        yield Endpoints(kafka.get_bootstrap_server(), registry, url, "testcontainers")
+
+
+@contextmanager
+def _local_stack() -> Iterator[Endpoints]:
+    from channelstream_cli import stack
+
+    stack.up()
+    e = stack.endpoints()
+    yield Endpoints(e["kafka"], e["registry"], e["postgres"], "local stack")
+
+
+@contextmanager
+def endpoints() -> Iterator[Endpoints]:
+    found = _from_env()
+    if found:
+        yield found
+    elif _docker_reachable():
+        with _containers() as e:
+            yield e
+    else:
+        with _local_stack() as e:
+            yield e
+
+
+def unique_prefix() -> str:
+    return f"t{uuid.uuid4().hex[:8]}."
+
+
+def create_database(postgres_url: str, name: str) -> str:
+    """Create (or recreate) a database; returns its SQLAlchemy URL."""
+    import psycopg
+
+    plain = postgres_url.replace("postgresql+psycopg://", "postgresql://")
+    with psycopg.connect(f"{plain}/postgres", autocommit=True) as conn:
+        conn.execute(f'drop database if exists "{name}" with (force)')
+        conn.execute(f'create database "{name}"')
+    return f"{postgres_url}/{name}"
