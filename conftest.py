@@ -6,7 +6,6 @@ import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
 
 import pytest
-
 from channelstream_common import testing
 from channelstream_common.admin import ensure_topics, register_schemas
 from channelstream_common.serde import AvroSerde
@@ -34,17 +33,20 @@ async def provisioned(endpoints: testing.Endpoints, topic_prefix: str) -> AsyncI
 
 
 @pytest.fixture
-def settings_for(
-    endpoints: testing.Endpoints, topic_prefix: str
-) -> Callable[..., Settings]:
+def settings_for(endpoints: testing.Endpoints, topic_prefix: str) -> Callable[..., Settings]:
     """Settings for one service against a fresh database of its own."""
 
     def make(service: str, **overrides: object) -> Settings:
         db = f"{service}_{topic_prefix.strip('.')}_{uuid.uuid4().hex[:6]}"
         url = testing.create_database(endpoints.postgres, db)
-        base = Settings(service=service, kafka_bootstrap=endpoints.kafka,
-                        schema_registry_url=endpoints.registry, database_url=url,
-                        topic_prefix=topic_prefix, log_json=False)
+        base = Settings(
+            service=service,
+            kafka_bootstrap=endpoints.kafka,
+            schema_registry_url=endpoints.registry,
+            database_url=url,
+            topic_prefix=topic_prefix,
+            log_json=False,
+        )
         return Settings(**{**base.__dict__, **overrides})  # type: ignore[arg-type]
 
     return make

@@ -14,15 +14,14 @@ import fastavro
 import httpx
 import pytest
 from aiokafka import AIOKafkaConsumer, TopicPartition
-from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncConnection
-
 from channelstream_common.db import make_engine
 from channelstream_common.events import Envelope, new_metadata
 from channelstream_common.projection import ProjectionStore
 from channelstream_common.publisher import EventPublisher
 from channelstream_common.serde import AvroSerde
 from channelstream_common.topics import PARTNER_ENROLLED
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 pytestmark = pytest.mark.integration
 SCHEMAS = Path(__file__).resolve().parents[2] / "schemas" / "avro"
@@ -44,15 +43,23 @@ def partner(pid: str) -> dict:
 
 
 async def read_all(bootstrap: str, topic: str, n: int, **kwargs) -> list:
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, auto_offset_reset="earliest",
-                                enable_auto_commit=False, **kwargs)
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=bootstrap,
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
+        **kwargs,
+    )
     await consumer.start()
     try:
         parts = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic) or []]
         if not parts:
             await consumer.stop()
-            consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, auto_offset_reset="earliest",
-                                        enable_auto_commit=False, **kwargs)
+            consumer = AIOKafkaConsumer(
+                bootstrap_servers=bootstrap,
+                auto_offset_reset="earliest",
+                enable_auto_commit=False,
+                **kwargs,
+            )
             await consumer.start()
             parts = [TopicPartition(topic, p) for p in range(3)]
         consumer.assign(parts)
@@ -87,10 +94,13 @@ async def test_event_from_shared_library_decodes_with_only_registry_and_avsc(
     magic, schema_id = struct.unpack(">bI", raw[:5])
     assert magic == 0
     async with httpx.AsyncClient() as http:
-        writer = json.loads((await http.get(f"{endpoints.registry}/schemas/ids/{schema_id}")).json()["schema"])
+        writer = json.loads(
+            (await http.get(f"{endpoints.registry}/schemas/ids/{schema_id}")).json()["schema"]
+        )
     reader = json.loads((SCHEMAS / "PartnerEnrolled" / "v1.avsc").read_text())
-    value = fastavro.schemaless_reader(io.BytesIO(raw[5:]), fastavro.parse_schema(writer),
-                                       fastavro.parse_schema(reader))
+    value = fastavro.schemaless_reader(
+        io.BytesIO(raw[5:]), fastavro.parse_schema(writer), fastavro.parse_schema(reader)
+    )
     assert value["partner_id"] == pid
     assert value["enrolled_on"] == date(2026, 1, 5)
     assert value["exclusive_territories"] == ["AT"]
@@ -102,8 +112,10 @@ async def test_event_from_shared_library_decodes_with_only_registry_and_avsc(
 
 async def _view_handler(conn: AsyncConnection, events: Sequence[Envelope]) -> None:
     await conn.execute(
-        text("insert into view_counts (k, n) values (:k, 1) "
-             "on conflict (k) do update set n = view_counts.n + 1"),
+        text(
+            "insert into view_counts (k, n) values (:k, 1) "
+            "on conflict (k) do update set n = view_counts.n + 1"
+        ),
         [{"k": e.value["k"]} for e in events],
     )
 
@@ -114,7 +126,9 @@ async def _failing_handler(conn: AsyncConnection, events: Sequence[Envelope]) ->
 
 
 def env(offset: int, key: str) -> Envelope:
-    return Envelope("t.topic", 0, offset, None, {"k": key, "metadata": {"event_id": str(offset)}}, 0)
+    return Envelope(
+        "t.topic", 0, offset, None, {"k": key, "metadata": {"event_id": str(offset)}}, 0
+    )
 
 
 async def test_redelivered_record_leaves_view_unchanged_and_failed_batch_keeps_position(
@@ -149,8 +163,12 @@ async def test_transactional_produce_is_visible_to_read_committed_consumer(
     endpoints, topic_prefix, provisioned
 ):
     serde = AvroSerde(endpoints.registry, topic_prefix)
-    pub = EventPublisher(endpoints.kafka, serde, "onboarding",
-                         transactional_id=f"platform-test-{uuid.uuid4().hex[:6]}")
+    pub = EventPublisher(
+        endpoints.kafka,
+        serde,
+        "onboarding",
+        transactional_id=f"platform-test-{uuid.uuid4().hex[:6]}",
+    )
     await pub.start()
     committed = f"C-{uuid.uuid4().hex[:6].upper()}"
     aborted = f"A-{uuid.uuid4().hex[:6].upper()}"
@@ -163,8 +181,12 @@ async def test_transactional_produce_is_visible_to_read_committed_consumer(
                 raise ValueError("abort me")
     finally:
         await pub.stop()
-    records = await read_all(endpoints.kafka, PARTNER_ENROLLED.full_name(topic_prefix), 1,
-                             isolation_level="read_committed")
+    records = await read_all(
+        endpoints.kafka,
+        PARTNER_ENROLLED.full_name(topic_prefix),
+        1,
+        isolation_level="read_committed",
+    )
     keys = {r.key for r in records}
     assert committed.encode() in keys
     assert aborted.encode() not in keys

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import os
 import socket
 
 import pytest
-
 from channelstream_cli import stack
 
 pytestmark = [pytest.mark.integration, pytest.mark.stack_lifecycle]
@@ -31,15 +29,17 @@ def test_second_up_is_a_noop_and_down_stops_everything(endpoints):
     paths = stack.Paths(stack.repo_root())
     before = pids(paths)
     assert all(before.values())
-    assert stack.up() == {"postgres": "already running", "kafka": "already running",
-                          "registry": "already running"}
+    assert stack.up() == {
+        "postgres": "already running",
+        "kafka": "already running",
+        "registry": "already running",
+    }
     assert pids(paths) == before
 
     assert stack.down() == {"registry": "stopped", "kafka": "stopped", "postgres": "stopped"}
     for name, pid in before.items():
         assert pid is not None
-        alive = os.path.exists(f"/proc/{pid}") and open(f"/proc/{pid}/stat").read().split()[2] != "Z"
-        assert not alive, f"{name} (pid {pid}) still running"
+        assert not stack._alive(pid), f"{name} (pid {pid}) still running"
     for port in (stack.KAFKA_PORT, stack.REGISTRY_PORT, stack.PG_PORT):
         assert not port_open(port)
     assert stack.status() == {"kafka": "stopped", "registry": "stopped", "postgres": "stopped"}

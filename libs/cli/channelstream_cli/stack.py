@@ -115,9 +115,17 @@ def fetch_kafka(paths: Paths) -> None:
     log = paths.logs / "mvn-kafka.log"
     with log.open("w") as out:
         done = subprocess.run(
-            ["mvn", "-B", "-q", "-f", str(paths.root / "deploy/local/pom.xml"),
-             "dependency:copy-dependencies", f"-DoutputDirectory={paths.kafka_libs}"],
-            stdout=out, stderr=subprocess.STDOUT,
+            [
+                "mvn",
+                "-B",
+                "-q",
+                "-f",
+                str(paths.root / "deploy/local/pom.xml"),
+                "dependency:copy-dependencies",
+                f"-DoutputDirectory={paths.kafka_libs}",
+            ],
+            stdout=out,
+            stderr=subprocess.STDOUT,
         )
     if done.returncode != 0 or not marker.exists():
         raise StackError(f"could not resolve Kafka {KAFKA_VERSION} from Maven Central; see {log}")
@@ -143,11 +151,18 @@ def fetch_apicurio(paths: Paths) -> Path:
         log = paths.logs / "mvn-apicurio.log"
         with log.open("w") as out:
             done = subprocess.run(
-                ["mvn", "-B", "-q", "-f", str(paths.root / "deploy/local/pom.xml"),
-                 "dependency:copy",
-                 f"-Dartifact=io.apicurio:apicurio-registry-app:{APICURIO_VERSION}:tar.gz:all",
-                 f"-DoutputDirectory={dl}"],
-                stdout=out, stderr=subprocess.STDOUT,
+                [
+                    "mvn",
+                    "-B",
+                    "-q",
+                    "-f",
+                    str(paths.root / "deploy/local/pom.xml"),
+                    "dependency:copy",
+                    f"-Dartifact=io.apicurio:apicurio-registry-app:{APICURIO_VERSION}:tar.gz:all",
+                    f"-DoutputDirectory={dl}",
+                ],
+                stdout=out,
+                stderr=subprocess.STDOUT,
             )
         if done.returncode != 0 or not archive.exists():
             raise StackError(f"could not resolve Apicurio Registry {APICURIO_VERSION}; see {log}")
@@ -186,7 +201,9 @@ def ensure_postgres_installed() -> Path:
     subprocess.run(["apt-get", "update", "-q"], check=False, env=env, capture_output=True)
     done = subprocess.run(
         ["apt-get", "install", "-y", "-q", "--no-install-recommends", "postgresql"],
-        env=env, capture_output=True, text=True,
+        env=env,
+        capture_output=True,
+        text=True,
     )
     found = pg_bindir()
     if done.returncode != 0 or not found:
@@ -227,8 +244,12 @@ def _port_open(port: int) -> bool:
 def _spawn(cmd: list[str], log: Path, pidfile: Path, cwd: Path | None = None) -> int:
     with log.open("ab") as out:
         proc = subprocess.Popen(
-            cmd, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-            cwd=cwd, start_new_session=True,
+            cmd,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            cwd=cwd,
+            start_new_session=True,
         )
     pidfile.write_text(str(proc.pid))
     return proc.pid
@@ -348,14 +369,22 @@ def start_kafka(paths: Paths) -> str:
     fetch_kafka(paths)
     conf = _kafka_config(paths)
     cp = f"{paths.kafka_libs}/*"
-    java = ["java", "-Xms256m", "-Xmx768m", "-XX:+UseG1GC",
-            f"-Dlog4j2.configurationFile={paths.data / 'kafka-log4j2.properties'}", "-cp", cp]
+    java = [
+        "java",
+        "-Xms256m",
+        "-Xmx768m",
+        "-XX:+UseG1GC",
+        f"-Dlog4j2.configurationFile={paths.data / 'kafka-log4j2.properties'}",
+        "-cp",
+        cp,
+    ]
     if not (paths.data / "kafka" / "meta.properties").exists():
         cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
         with log.open("ab") as out:
             done = subprocess.run(
                 [*java, "kafka.tools.StorageTool", "format", "-t", cluster_id, "-c", str(conf)],
-                stdout=out, stderr=subprocess.STDOUT,
+                stdout=out,
+                stderr=subprocess.STDOUT,
             )
         if done.returncode != 0:
             raise StackError(f"Kafka storage format failed; see {log}")
@@ -382,10 +411,14 @@ def start_registry(paths: Paths) -> str:
     if _read_pid(pidfile):
         return "already running"
     if _port_open(REGISTRY_PORT):
-        raise StackError(f"port {REGISTRY_PORT} is taken by another process (not this stack's registry)")
+        raise StackError(
+            f"port {REGISTRY_PORT} is taken by another process (not this stack's registry)"
+        )
     jar = fetch_apicurio(paths)
     cmd = [
-        "java", "-Xms128m", "-Xmx512m",
+        "java",
+        "-Xms128m",
+        "-Xmx512m",
         f"-Dquarkus.http.port={REGISTRY_PORT}",
         "-Dquarkus.http.host=127.0.0.1",
         "-Dapicurio.storage.kind=sql",
@@ -393,7 +426,8 @@ def start_registry(paths: Paths) -> str:
         "-Dapicurio.rest.deletion.artifact.enabled=true",
         "-Dapicurio.rest.deletion.artifact-version.enabled=true",
         "-Dquarkus.log.console.format=%d %-5p [%c{2.}] %s%e%n",
-        "-jar", str(jar),
+        "-jar",
+        str(jar),
     ]
     _spawn(cmd, log, pidfile, cwd=paths.apicurio_home)
     _wait("Apicurio Registry", registry_ok, 120, pidfile, log)
@@ -412,8 +446,12 @@ def postgres_ok() -> bool:
 
     try:
         with psycopg.connect(
-            host="127.0.0.1", port=PG_PORT, user=PG_USER, password=PG_PASSWORD,
-            dbname="postgres", connect_timeout=2,
+            host="127.0.0.1",
+            port=PG_PORT,
+            user=PG_USER,
+            password=PG_PASSWORD,
+            dbname="postgres",
+            connect_timeout=2,
         ) as conn:
             conn.execute("select 1")
         return True
@@ -430,7 +468,9 @@ def start_postgres(paths: Paths) -> str:
     if _read_pid(pidfile) and postgres_ok():
         return "already running"
     if _port_open(PG_PORT) and not _read_pid(pidfile):
-        raise StackError(f"port {PG_PORT} is taken by another process (not this stack's PostgreSQL)")
+        raise StackError(
+            f"port {PG_PORT} is taken by another process (not this stack's PostgreSQL)"
+        )
     owner = ["chown", "-R", "postgres:postgres"] if os.geteuid() == 0 else None
     for d in (pgdata, sockdir):
         d.mkdir(parents=True, exist_ok=True)
@@ -446,21 +486,50 @@ def start_postgres(paths: Paths) -> str:
         if owner:
             subprocess.run([*owner, str(pwfile)], check=True)
         done = subprocess.run(
-            _as_postgres([str(bindir / "initdb"), "-D", str(pgdata), "-U", PG_USER,
-                          f"--pwfile={pwfile}", "--auth-local=trust",
-                          "--auth-host=scram-sha-256", "-E", "UTF8", "--locale=C.UTF-8"]),
-            capture_output=True, text=True,
+            _as_postgres(
+                [
+                    str(bindir / "initdb"),
+                    "-D",
+                    str(pgdata),
+                    "-U",
+                    PG_USER,
+                    f"--pwfile={pwfile}",
+                    "--auth-local=trust",
+                    "--auth-host=scram-sha-256",
+                    "-E",
+                    "UTF8",
+                    "--locale=C.UTF-8",
+                ]
+            ),
+            capture_output=True,
+            text=True,
         )
         pwfile.unlink(missing_ok=True)
         if done.returncode != 0:
             raise StackError(f"initdb failed: {done.stderr.strip()[-300:]}")
-    opts = (f"-c port={PG_PORT} -c listen_addresses=127.0.0.1 -c unix_socket_directories={sockdir}"
-            " -c max_connections=200 -c fsync=off -c synchronous_commit=off"
-            " -c full_page_writes=off -c shared_buffers=256MB")
+    opts = (
+        f"-c port={PG_PORT} -c listen_addresses=127.0.0.1 -c unix_socket_directories={sockdir}"
+        " -c max_connections=200 -c fsync=off -c synchronous_commit=off"
+        " -c full_page_writes=off -c shared_buffers=256MB"
+    )
     done = subprocess.run(
-        _as_postgres([str(bindir / "pg_ctl"), "-D", str(pgdata), "-l", str(log),
-                      "-o", opts, "-w", "-t", "60", "start"]),
-        capture_output=True, text=True,
+        _as_postgres(
+            [
+                str(bindir / "pg_ctl"),
+                "-D",
+                str(pgdata),
+                "-l",
+                str(log),
+                "-o",
+                opts,
+                "-w",
+                "-t",
+                "60",
+                "start",
+            ]
+        ),
+        capture_output=True,
+        text=True,
     )
     if done.returncode != 0:
         raise StackError(f"PostgreSQL failed to start; see {log}: {done.stderr.strip()[-200:]}")
@@ -473,8 +542,12 @@ def ensure_databases(names: tuple[str, ...] | list[str]) -> None:
     import psycopg
 
     with psycopg.connect(
-        host="127.0.0.1", port=PG_PORT, user=PG_USER, password=PG_PASSWORD,
-        dbname="postgres", autocommit=True,
+        host="127.0.0.1",
+        port=PG_PORT,
+        user=PG_USER,
+        password=PG_PASSWORD,
+        dbname="postgres",
+        autocommit=True,
     ) as conn:
         existing = {r[0] for r in conn.execute("select datname from pg_database")}
         for name in names:

@@ -7,8 +7,10 @@ import typer
 from channelstream_cli import stack
 from channelstream_cli.output import fail, table
 
-app = typer.Typer(help="Run the local stack (Kafka 4.1 KRaft, Apicurio Registry, PostgreSQL).",
-                  no_args_is_help=True)
+app = typer.Typer(
+    help="Run the local stack (Kafka 4.1 KRaft, Apicurio Registry, PostgreSQL).",
+    no_args_is_help=True,
+)
 
 
 @app.command()

@@ -35,10 +35,12 @@ async def ensure_topics(
         existing = set(await admin.list_topics())
         missing = [n for n in wanted if n not in existing]
         if missing:
-            await admin.create_topics([
-                NewTopic(n, wanted[n].partitions, 1, topic_configs=wanted[n].config)
-                for n in missing
-            ])
+            await admin.create_topics(
+                [
+                    NewTopic(n, wanted[n].partitions, 1, topic_configs=wanted[n].config)
+                    for n in missing
+                ]
+            )
         present = [n for n in wanted if n in existing]
         problems: list[str] = []
         if present:
@@ -53,12 +55,15 @@ async def ensure_topics(
             for name in present:
                 topic = wanted[name]
                 if partitions.get(name) != topic.partitions:
-                    problems.append(f"{name}: {partitions.get(name)} partitions, "
-                                    f"registry says {topic.partitions}")
+                    problems.append(
+                        f"{name}: {partitions.get(name)} partitions, "
+                        f"registry says {topic.partitions}"
+                    )
                 for key, value in topic.config.items():
                     if actual.get(name, {}).get(key) != value:
-                        problems.append(f"{name}: {key}={actual.get(name, {}).get(key)}, "
-                                        f"registry says {value}")
+                        problems.append(
+                            f"{name}: {key}={actual.get(name, {}).get(key)}, registry says {value}"
+                        )
         if problems:
             raise TopicMismatch("; ".join(problems))
         return {n: ("created" if n in missing else "ok") for n in wanted}
@@ -66,9 +71,12 @@ async def ensure_topics(
         await admin.close()
 
 
-async def register_schemas(serde: AvroSerde, topics: Iterable[Topic] = ALL_TOPICS) -> dict[str, int]:
+async def register_schemas(
+    serde: AvroSerde, topics: Iterable[Topic] = ALL_TOPICS
+) -> dict[str, int]:
     """Register every version of every event schema (BACKWARD_TRANSITIVE); returns latest ids."""
     return {
         t.full_name(serde.prefix): await serde.register_all_versions(t)
-        for t in topics if t.value_schema
+        for t in topics
+        if t.value_schema
     }

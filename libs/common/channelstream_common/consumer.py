@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from dataclasses import replace
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any
 
 from sqlalchemy.exc import InterfaceError, OperationalError
@@ -52,8 +52,16 @@ class BatchApplier:
         good: list[Envelope] = []
         failed: list[Envelope] = []
         for r in records:
-            env = Envelope(r.topic, r.partition, r.offset, r.key, {}, r.timestamp,
-                           tuple(r.headers or ()), r.value)
+            env = Envelope(
+                r.topic,
+                r.partition,
+                r.offset,
+                r.key,
+                {},
+                r.timestamp,
+                tuple(r.headers or ()),
+                r.value,
+            )
             try:
                 value = await self.serde.decode(self.by_name[r.topic], r.value)
             except DecodeError as exc:
@@ -102,8 +110,13 @@ class BatchApplier:
         try:
             return await self._retrying([env])
         except Exception as exc:
-            log.exception("event %s at %s/%d@%d dead-lettered", env.event_id, env.topic,
-                          env.partition, env.offset)
+            log.exception(
+                "event %s at %s/%d@%d dead-lettered",
+                env.event_id,
+                env.topic,
+                env.partition,
+                env.offset,
+            )
             await self.to_dead_letter(env, f"HANDLER_ERROR: {type(exc).__name__}: {exc}")
             await self.store.apply([env], _noop)
             return 0
@@ -112,9 +125,11 @@ class BatchApplier:
         metrics.EVENTS_FAILED.labels(self.service, env.topic).inc()
         if self.publisher is None:
             raise RuntimeError(f"no dead-letter publisher for {env.topic}: {reason}")
-        headers = [*env.headers,
-                   ("dlq_reason", reason.encode()[:2000]),
-                   ("dlq_source", f"{env.topic}/{env.partition}@{env.offset}".encode())]
+        headers = [
+            *env.headers,
+            ("dlq_reason", reason.encode()[:2000]),
+            ("dlq_source", f"{env.topic}/{env.partition}@{env.offset}".encode()),
+        ]
         await self.publisher.send_raw(self.dead_letter, env.raw, env.key, headers)
 
 

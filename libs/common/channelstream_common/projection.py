@@ -41,8 +41,10 @@ class ProjectionStore:
     async def positions(self) -> dict[tuple[str, int], int]:
         async with self.engine.connect() as conn:
             rows = await conn.execute(
-                text('select topic, partition, "offset" from projection_positions'
-                     " where projection = :p"),
+                text(
+                    'select topic, partition, "offset" from projection_positions'
+                    " where projection = :p"
+                ),
                 {"p": self.projection},
             )
             return {(r.topic, r.partition): r.offset for r in rows}
@@ -55,13 +57,17 @@ class ProjectionStore:
         keys = [{"p": self.projection, "t": t, "n": n} for t, n in tps]
         async with self.engine.begin() as conn:
             await conn.execute(
-                text('insert into projection_positions (projection, topic, partition, "offset")'
-                     " values (:p, :t, :n, -1) on conflict do nothing"),
+                text(
+                    'insert into projection_positions (projection, topic, partition, "offset")'
+                    " values (:p, :t, :n, -1) on conflict do nothing"
+                ),
                 keys,
             )
             rows = await conn.execute(
-                text('select topic, partition, "offset" from projection_positions'
-                     " where projection = :p and topic = any(:topics) for update"),
+                text(
+                    'select topic, partition, "offset" from projection_positions'
+                    " where projection = :p and topic = any(:topics) for update"
+                ),
                 {"p": self.projection, "topics": sorted({t for t, _ in tps})},
             )
             stored = {(r.topic, r.partition): r.offset for r in rows}
@@ -75,10 +81,14 @@ class ProjectionStore:
                 if prev is None or e.offset > prev.offset:
                     last[(e.topic, e.partition)] = e
             await conn.execute(
-                text('update projection_positions set "offset" = :o, applied_at = now(),'
-                     " last_event_at = to_timestamp(:ts / 1000.0)"
-                     " where projection = :p and topic = :t and partition = :n"),
-                [{"p": self.projection, "t": t, "n": n, "o": e.offset, "ts": e.timestamp_ms}
-                 for (t, n), e in last.items()],
+                text(
+                    'update projection_positions set "offset" = :o, applied_at = now(),'
+                    " last_event_at = to_timestamp(:ts / 1000.0)"
+                    " where projection = :p and topic = :t and partition = :n"
+                ),
+                [
+                    {"p": self.projection, "t": t, "n": n, "o": e.offset, "ts": e.timestamp_ms}
+                    for (t, n), e in last.items()
+                ],
             )
             return len(fresh)

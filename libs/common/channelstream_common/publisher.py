@@ -59,7 +59,9 @@ class EventPublisher:
 
     def _check_owner(self, topic: Topic) -> None:
         if topic.owner != self.service:
-            raise OwnershipError(f"{self.service} may not write {topic.name} (owner: {topic.owner})")
+            raise OwnershipError(
+                f"{self.service} may not write {topic.name} (owner: {topic.owner})"
+            )
 
     async def _send(self, topic: Topic, value: dict[str, Any]) -> asyncio.Future[Any]:
         self._check_owner(topic)
@@ -80,13 +82,18 @@ class EventPublisher:
         return list(await asyncio.gather(*futures))
 
     async def send_raw(
-        self, topic: Topic, value: bytes | None, key: bytes | None,
+        self,
+        topic: Topic,
+        value: bytes | None,
+        key: bytes | None,
         headers: list[tuple[str, bytes]],
     ) -> Any:
         self._check_owner(topic)
-        return await (await self.producer.send(
-            topic.full_name(self.serde.prefix), value, key=key, headers=headers
-        ))
+        return await (
+            await self.producer.send(
+                topic.full_name(self.serde.prefix), value, key=key, headers=headers
+            )
+        )
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[EventPublisher]:

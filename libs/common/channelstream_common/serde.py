@@ -52,7 +52,9 @@ class AvroSerde:
         cached = self._ids.get(topic.name)
         if cached is None:
             assert topic.value_schema, f"{topic.name} carries raw bytes"
-            cached = await self.client.register(self.subject(topic), schemas.latest(topic.value_schema))
+            cached = await self.client.register(
+                self.subject(topic), schemas.latest(topic.value_schema)
+            )
             self._ids[topic.name] = cached
         return cached
 
@@ -91,7 +93,7 @@ class AvroSerde:
         writer = await self._writer(schema_id)
         try:
             value = fastavro.schemaless_reader(
-                io.BytesIO(payload[_HEADER.size:]), writer, self._reader(topic)
+                io.BytesIO(payload[_HEADER.size :]), writer, self._reader(topic)
             )
         except Exception as exc:
             raise DecodeError(f"undecodable Avro for {topic.name}: {exc}") from exc

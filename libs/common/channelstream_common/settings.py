@@ -43,7 +43,9 @@ class Settings:
             otlp_endpoint=_env("OTLP_ENDPOINT", ""),
             log_level=_env("LOG_LEVEL", "INFO"),
             log_json=_env("LOG_JSON", "true").lower() in ("1", "true", "yes"),
-            extra={k[len(prefix):].lower(): v for k, v in os.environ.items() if k.startswith(prefix)},
+            extra={
+                k[len(prefix) :].lower(): v for k, v in os.environ.items() if k.startswith(prefix)
+            },
         )
 
     def get(self, key: str, default: str) -> str:

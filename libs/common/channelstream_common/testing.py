@@ -48,14 +48,18 @@ def _containers() -> Iterator[Endpoints]:
 
     with ExitStack() as stack:
         kafka = stack.enter_context(KafkaContainer("apache/kafka:4.1.2").with_kraft())
-        pg = stack.enter_context(PostgresContainer("postgres:16", username="channelstream",
-                                                   password="channelstream", driver="psycopg"))
+        pg = stack.enter_context(
+            PostgresContainer(
+                "postgres:16", username="channelstream", password="channelstream", driver="psycopg"
+            )
+        )
         reg = stack.enter_context(
             DockerContainer("apicurio/apicurio-registry:3.0.9").with_exposed_ports(8080)
         )
         wait_for_logs(reg, "Installed features", timeout=120)
-        registry = (f"http://{reg.get_container_host_ip()}:{reg.get_exposed_port(8080)}"
-                    "/apis/ccompat/v7")
+        registry = (
+            f"http://{reg.get_container_host_ip()}:{reg.get_exposed_port(8080)}/apis/ccompat/v7"
+        )
         url = pg.get_connection_url().rsplit("/", 1)[0]
         yield Endpoints(kafka.get_bootstrap_server(), registry, url, "testcontainers")
 

@@ -1,0 +1,130 @@
+"""Transactional outbox: a decision and the event announcing it commit in one database
+transaction; the relay then publishes pending rows (at least once, in id order).
+
+Consumers must therefore be idempotent on the event's natural key or event_id, not only on
+offsets: a relay that dies between send and mark re-sends the row.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from channelstream_common.events import cloudevent_headers
+from channelstream_common.publisher import EventPublisher, OwnershipError, key_of
+from channelstream_common.topics import Topic
+
+log = logging.getLogger(__name__)
+
+OUTBOX_DDL = [
+    """create table if not exists outbox (
+        id bigserial primary key,
+        topic text not null,
+        key bytea,
+        value bytea not null,
+        headers jsonb not null,
+        event_id text not null unique,
+        created_at timestamptz not null default now(),
+        published_at timestamptz
+    )""",
+    "create index if not exists outbox_pending on outbox (id) where published_at is null",
+]
+
+
+class Outbox:
+    def __init__(self, engine: AsyncEngine, publisher: EventPublisher) -> None:
+        self.engine = engine
+        self.publisher = publisher
+        self._kick = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self._lock = asyncio.Lock()
+
+    async def add(self, conn: AsyncConnection, items: list[tuple[Topic, dict[str, Any]]]) -> None:
+        """Stage events inside the caller's transaction."""
+        rows = []
+        for topic, value in items:
+            if topic.owner != self.publisher.service:
+                raise OwnershipError(f"{self.publisher.service} may not write {topic.name}")
+            assert topic.value_schema
+            headers = cloudevent_headers(topic.value_schema, value["metadata"])
+            rows.append(
+                {
+                    "topic": topic.full_name(self.publisher.serde.prefix),
+                    "key": key_of(topic, value),
+                    "value": await self.publisher.serde.encode(topic, value),
+                    "headers": json.dumps([[k, v.decode()] for k, v in headers]),
+                    "event_id": value["metadata"]["event_id"],
+                }
+            )
+        if rows:
+            await conn.execute(
+                text(
+                    "insert into outbox (topic, key, value, headers, event_id)"
+                    " values (:topic, :key, :value, cast(:headers as jsonb), :event_id)"
+                ),
+                rows,
+            )
+
+    async def flush(self, limit: int = 1000) -> int:
+        """Publish pending rows now; returns how many were published."""
+        total = 0
+        async with self._lock:
+            while True:
+                async with self.engine.begin() as conn:
+                    rows = (
+                        await conn.execute(
+                            text(
+                                "select id, topic, key, value, headers from outbox"
+                                " where published_at is null order by id limit :n"
+                                " for update skip locked"
+                            ),
+                            {"n": limit},
+                        )
+                    ).all()
+                    if not rows:
+                        return total
+                    producer = self.publisher.producer
+                    futures = [
+                        await producer.send(
+                            r.topic,
+                            bytes(r.value),
+                            key=bytes(r.key) if r.key is not None else None,
+                            headers=[(k, v.encode()) for k, v in r.headers],
+                        )
+                        for r in rows
+                    ]
+                    await asyncio.gather(*futures)
+                    await conn.execute(
+                        text("update outbox set published_at = now() where id = any(:ids)"),
+                        {"ids": [r.id for r in rows]},
+                    )
+                total += len(rows)
+
+    def kick(self) -> None:
+        self._kick.set()
+
+    async def _run(self, interval: float) -> None:
+        while True:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._kick.wait(), timeout=interval)
+            self._kick.clear()
+            try:
+                await self.flush()
+            except Exception:
+                log.exception("outbox relay failed; retrying")
+                await asyncio.sleep(1)
+
+    def start(self, interval: float = 1.0) -> None:
+        self._task = asyncio.create_task(self._run(interval), name="outbox-relay")
+
+    async def stop(self) -> None:
+        if self._task:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+            self._task = None

@@ -1,0 +1,115 @@
+"""What every service is made of, built in one place by its bootstrap: settings, database engine,
+serde, publisher, the Faust app with health and metrics endpoints."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import faust
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from channelstream_common import metrics, migrations
+from channelstream_common.consumer import BatchApplier
+from channelstream_common.db import make_engine
+from channelstream_common.faust_app import create_app, projection_agent
+from channelstream_common.projection import Handler, ProjectionStore
+from channelstream_common.publisher import EventPublisher
+from channelstream_common.serde import AvroSerde
+from channelstream_common.settings import Settings
+from channelstream_common.topics import Topic
+
+ReadyCheck = Callable[[], Awaitable[bool]]
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    app: faust.App
+    engine: AsyncEngine
+    serde: AvroSerde
+    publisher: EventPublisher
+    ready_checks: list[ReadyCheck] = field(default_factory=list)
+    _started: bool = False
+
+    @property
+    def service(self) -> str:
+        return self.settings.service
+
+    def projection(
+        self, name: str, topics: Sequence[Topic], handler: Handler, *, batch: int = 2000
+    ) -> ProjectionStore:
+        """A Faust agent applying `topics` to `handler` in batches, positions in the same tx."""
+        store = ProjectionStore(self.engine, name)
+        applier = BatchApplier(self.service, store, handler, self.serde, topics, self.publisher)
+        projection_agent(self.app, applier, topics, name=f"{self.service}.{name}", batch=batch)
+        return store
+
+    async def start(self) -> None:
+        """Start publisher and the Faust app (consumers + web) in the running loop."""
+        await self.publisher.start()
+        await self.app.start()
+        self._started = True
+
+    async def stop(self) -> None:
+        if self._started:
+            await self.app.stop()
+            await self.publisher.stop()
+            await self.engine.dispose()
+            self._started = False
+
+    async def database_ok(self) -> bool:
+        try:
+            async with self.engine.connect() as conn:
+                await asyncio.wait_for(conn.execute(text("select 1")), timeout=2)
+            metrics.DB_UP.labels(self.service).set(1)
+            return True
+        except Exception:
+            metrics.DB_UP.labels(self.service).set(0)
+            return False
+
+    async def kafka_ok(self) -> bool:
+        client = self.publisher.producer.client
+        try:
+            return bool(await asyncio.wait_for(client.fetch_all_metadata(), timeout=3))
+        except Exception:
+            return False
+
+
+def build_runtime(settings: Settings, *, migrations_dir: Path | None = None) -> Runtime:
+    """Wire a service. Runs its Alembic migrations first when `migrations_dir` is given."""
+    if migrations_dir is not None:
+        migrations.upgrade(settings.database_url, migrations_dir)
+    serde = AvroSerde(settings.schema_registry_url, settings.topic_prefix)
+    runtime = Runtime(
+        settings=settings,
+        app=create_app(settings),
+        engine=make_engine(settings.database_url),
+        serde=serde,
+        publisher=EventPublisher(settings.kafka_bootstrap, serde, settings.service),
+    )
+    _health_routes(runtime)
+    return runtime
+
+
+def _health_routes(rt: Runtime) -> None:
+    @rt.app.page("/health/live")
+    async def live(web: Any, request: Any) -> Any:
+        return web.json({"status": "alive", "service": rt.service})
+
+    @rt.app.page("/health/ready")
+    async def ready(web: Any, request: Any) -> Any:
+        checks = {"database": await rt.database_ok(), "kafka": await rt.kafka_ok()}
+        for check in rt.ready_checks:
+            checks[getattr(check, "__name__", "check")] = await check()
+        ok = all(checks.values())
+        return web.json({"ready": ok, "checks": checks}, status=200 if ok else 503)
+
+    @rt.app.page("/metrics")
+    async def prom(web: Any, request: Any) -> Any:
+        return web.bytes(generate_latest(), content_type=CONTENT_TYPE_LATEST.split(";")[0])
