@@ -113,3 +113,21 @@ def _health_routes(rt: Runtime) -> None:
     @rt.app.page("/metrics")
     async def prom(web: Any, request: Any) -> Any:
         return web.bytes(generate_latest(), content_type=CONTENT_TYPE_LATEST.split(";")[0])
+
+
+def serve(start: Callable[[], Awaitable[Any]], stop: Callable[[], Awaitable[Any]]) -> None:
+    """Run a service until SIGTERM/SIGINT, then stop it gracefully (Faust commits offsets)."""
+    import signal
+
+    async def main() -> None:
+        done = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, done.set)
+        await start()
+        try:
+            await done.wait()
+        finally:
+            await stop()
+
+    asyncio.run(main())

@@ -1,0 +1,7 @@
+"""`channelstream views`: not yet implemented."""
+
+from __future__ import annotations
+
+import typer
+
+app = typer.Typer(no_args_is_help=True)
