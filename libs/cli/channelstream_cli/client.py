@@ -28,7 +28,10 @@ def request(service: str, method: str, path: str, **kwargs: Any) -> httpx.Respon
     """One call to a service; a connection problem becomes a one-line error naming the service."""
     url = f"{base_url(service)}{path}"
     try:
-        return httpx.request(method, url, timeout=kwargs.pop("timeout", 60), **kwargs)
+        response = httpx.request(method, url, timeout=kwargs.pop("timeout", 60), **kwargs)
     except httpx.HTTPError as exc:
-        fail(f"{service} is not reachable at {base_url(service)} ({type(exc).__name__}); "
-             "is it running? (`channelstream services up`)")
+        fail(
+            f"{service} is not reachable at {base_url(service)} ({type(exc).__name__}); "
+            "is it running? (`channelstream services up`)"
+        )
+    return response

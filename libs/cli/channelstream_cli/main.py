@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from channelstream_cli import stack_cmd
+from channelstream_cli import services_cmd, stack_cmd
 from channelstream_cli.commands import audit, deals, enrol, qbr, replay, topics, upload, views
 
 app = typer.Typer(
@@ -13,6 +13,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.add_typer(stack_cmd.app, name="stack")
+app.add_typer(services_cmd.app, name="services")
 app.add_typer(topics.app, name="topics", help="Create topics and register schemas.")
 app.add_typer(enrol.app, name="enrol", help="Enrol partners (one, or a bulk CSV).")
 app.add_typer(deals.app, name="deals", help="Register and look up deals.")
