@@ -36,5 +36,10 @@ def ensure() -> None:
 @app.command("list")
 def list_() -> None:
     """Show the topic registry: name, key, schema, owner."""
-    table("topics", {t.name: f"key={t.key or '-'} schema={t.value_schema or 'raw'} "
-                              f"owner={t.owner}" for t in ALL_TOPICS})
+    table(
+        "topics",
+        {
+            t.name: f"key={t.key or '-'} schema={t.value_schema or 'raw'} owner={t.owner}"
+            for t in ALL_TOPICS
+        },
+    )
