@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from typing import Any
 
@@ -43,6 +43,7 @@ class BatchApplier:
         self.by_name = {t.full_name(serde.prefix): t for t in topics}
         self.publisher = publisher
         self.dead_letter = DEAD_LETTERS[service]
+        self.dead_lettered: list[tuple[Envelope, str]] = []  # kept when there is no publisher
 
     async def decode(self, records: Sequence[Any]) -> tuple[list[Envelope], list[Envelope]]:
         """Decoded envelopes, and the positions of records that were dead-lettered instead.
@@ -71,8 +72,14 @@ class BatchApplier:
             good.append(replace(env, value=value))
         return good, failed
 
-    async def apply(self, records: Sequence[Any]) -> int:
+    async def apply(
+        self, records: Sequence[Any], keep: Callable[[Envelope], bool] | None = None
+    ) -> int:
+        """Apply a batch; events `keep` refuses only move the position (point-in-time replay)."""
         good, failed = await self.decode(records)
+        if keep is not None:
+            failed += [e for e in good if not keep(e)]
+            good = [e for e in good if keep(e)]
         applied = await self._apply_envelopes(good)
         if failed:
             await self.store.apply(failed, _noop)
@@ -124,7 +131,15 @@ class BatchApplier:
     async def to_dead_letter(self, env: Envelope, reason: str) -> None:
         metrics.EVENTS_FAILED.labels(self.service, env.topic).inc()
         if self.publisher is None:
-            raise RuntimeError(f"no dead-letter publisher for {env.topic}: {reason}")
+            log.warning(
+                "dead letter (not published) %s/%d@%d: %s",
+                env.topic,
+                env.partition,
+                env.offset,
+                reason,
+            )
+            self.dead_lettered.append((env, reason))
+            return
         headers = [
             *env.headers,
             ("dlq_reason", reason.encode()[:2000]),

@@ -27,6 +27,16 @@ from channelstream_common.topics import Topic
 ReadyCheck = Callable[[], Awaitable[bool]]
 
 
+@dataclass(frozen=True)
+class ProjectionSpec:
+    """What a replay needs to rebuild one projection: its input topics, handler and tables."""
+
+    name: str
+    topics: tuple[Topic, ...]
+    handler: Handler
+    tables: tuple[str, ...] = ()
+
+
 @dataclass
 class Runtime:
     settings: Settings
@@ -35,6 +45,8 @@ class Runtime:
     serde: AvroSerde
     publisher: EventPublisher
     ready_checks: list[ReadyCheck] = field(default_factory=list)
+    projections: list[ProjectionSpec] = field(default_factory=list)
+    migrations_dir: Path | None = None
     _started: bool = False
 
     @property
@@ -42,9 +54,19 @@ class Runtime:
         return self.settings.service
 
     def projection(
-        self, name: str, topics: Sequence[Topic], handler: Handler, *, batch: int = 2000
+        self,
+        name: str,
+        topics: Sequence[Topic],
+        handler: Handler,
+        *,
+        batch: int = 2000,
+        tables: Sequence[str] = (),
     ) -> ProjectionStore:
-        """A Faust agent applying `topics` to `handler` in batches, positions in the same tx."""
+        """A Faust agent applying `topics` to `handler` in batches, positions in the same tx.
+
+        `tables` names the tables this projection alone writes; replays compare them.
+        """
+        self.projections.append(ProjectionSpec(name, tuple(topics), handler, tuple(tables)))
         store = ProjectionStore(self.engine, name)
         applier = BatchApplier(self.service, store, handler, self.serde, topics, self.publisher)
         projection_agent(self.app, applier, topics, name=f"{self.service}.{name}", batch=batch)
@@ -92,6 +114,7 @@ def build_runtime(settings: Settings, *, migrations_dir: Path | None = None) -> 
         engine=make_engine(settings.database_url),
         serde=serde,
         publisher=EventPublisher(settings.kafka_bootstrap, serde, settings.service),
+        migrations_dir=migrations_dir,
     )
     _health_routes(runtime)
     return runtime
