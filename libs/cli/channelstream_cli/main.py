@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from channelstream_cli import services_cmd, stack_cmd
-from channelstream_cli.commands import audit, deals, enrol, qbr, replay, topics, upload, views
+from channelstream_cli.commands import audit, deals, demo, enrol, qbr, replay, topics, upload, views
 
 app = typer.Typer(
     help="Channelstream: event-sourced two-tier channel management.",
@@ -22,3 +22,4 @@ app.add_typer(views.app, name="views")
 app.add_typer(qbr.app, name="qbr", help="Produce a QBR package for a distributor.")
 app.add_typer(replay.app, name="replay", help="Rebuild projections from the event history.")
 app.add_typer(audit.app, name="audit", help="Trace any number back to its events.")
+app.command("demo")(demo.demo)

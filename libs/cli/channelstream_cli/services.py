@@ -1,4 +1,8 @@
-"""The five services as separate local processes (pid files and logs under .stack/)."""
+"""The five services as separate local processes (pid files and logs under .stack/).
+
+`ServiceSet` lets tests run an isolated set (own ports, databases, topic prefix) beside the
+default one that `channelstream services up` and the demo use.
+"""
 
 from __future__ import annotations
 
@@ -7,76 +11,102 @@ import subprocess
 import sys
 import time
 import urllib.request
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from channelstream_cli import stack
-from channelstream_cli.client import DEFAULT_PORTS, base_url
+from channelstream_cli.client import DEFAULT_PORTS
 
 SERVICES = tuple(DEFAULT_PORTS)
 
 
-def _pidfile(paths: stack.Paths, name: str) -> Path:
-    return paths.run / f"service-{name}.pid"
+@dataclass
+class ServiceSet:
+    tag: str = ""
+    ports: dict[str, int] = field(default_factory=lambda: dict(DEFAULT_PORTS))
+    env: dict[str, str] = field(default_factory=dict)
+    names: tuple[str, ...] = SERVICES
 
+    def __post_init__(self) -> None:
+        self.paths = stack.Paths(stack.repo_root())
 
-def ready(name: str) -> bool:
-    try:
-        with urllib.request.urlopen(f"{base_url(name)}/health/ready", timeout=2) as resp:
-            return bool(resp.status == 200)
-    except OSError:
-        return False
+    def url(self, name: str) -> str:
+        return f"http://127.0.0.1:{self.ports[name]}"
 
+    def pidfile(self, name: str) -> Path:
+        return self.paths.run / f"service-{self.tag}{name}.pid"
 
-def up(names: tuple[str, ...] = SERVICES, timeout: float = 120) -> dict[str, str]:
-    paths = stack.Paths(stack.repo_root())
-    paths.run.mkdir(parents=True, exist_ok=True)
-    paths.logs.mkdir(parents=True, exist_ok=True)
-    result: dict[str, str] = {}
-    for name in names:
-        pidfile = _pidfile(paths, name)
-        if stack._read_pid(pidfile):
-            result[name] = "already running"
-            continue
-        exe = Path(sys.executable).parent / f"channelstream-{name}"
-        env = {**os.environ, "CHANNELSTREAM_HTTP_PORT": str(DEFAULT_PORTS[name])}
-        log = paths.logs / f"{name}.log"
-        with log.open("ab") as out:
-            proc = subprocess.Popen(
-                [str(exe)],
-                stdout=out,
-                stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL,
-                env=env,
-                start_new_session=True,
-            )
-        pidfile.write_text(str(proc.pid))
-        result[name] = "started"
-    deadline = time.monotonic() + timeout
-    for name in names:
-        while not ready(name):
-            if stack._read_pid(_pidfile(paths, name)) is None:
-                raise stack.StackError(
-                    f"{name} exited during start-up; see {paths.logs / (name + '.log')}"
+    def log(self, name: str) -> Path:
+        return self.paths.logs / f"{self.tag}{name}.log"
+
+    def ready(self, name: str) -> bool:
+        try:
+            with urllib.request.urlopen(f"{self.url(name)}/health/ready", timeout=2) as resp:
+                return bool(resp.status == 200)
+        except OSError:
+            return False
+
+    def up(self, timeout: float = 120) -> dict[str, str]:
+        self.paths.run.mkdir(parents=True, exist_ok=True)
+        self.paths.logs.mkdir(parents=True, exist_ok=True)
+        result: dict[str, str] = {}
+        for name in self.names:
+            if stack._read_pid(self.pidfile(name)):
+                result[name] = "already running"
+                continue
+            exe = Path(sys.executable).parent / f"channelstream-{name}"
+            env = {**os.environ, **self.env, "CHANNELSTREAM_HTTP_PORT": str(self.ports[name])}
+            with self.log(name).open("ab") as out:
+                proc = subprocess.Popen(
+                    [str(exe)],
+                    stdout=out,
+                    stderr=subprocess.STDOUT,
+                    stdin=subprocess.DEVNULL,
+                    env=env,
+                    start_new_session=True,
                 )
-            if time.monotonic() > deadline:
-                raise stack.StackError(f"{name} not ready after {timeout:.0f}s")
-            time.sleep(0.5)
-    return result
+            self.pidfile(name).write_text(str(proc.pid))
+            result[name] = "started"
+        deadline = time.monotonic() + timeout
+        for name in self.names:
+            while not self.ready(name):
+                if stack._read_pid(self.pidfile(name)) is None:
+                    raise stack.StackError(f"{name} exited during start-up; see {self.log(name)}")
+                if time.monotonic() > deadline:
+                    raise stack.StackError(
+                        f"{name} not ready after {timeout:.0f}s; see {self.log(name)}"
+                    )
+                time.sleep(0.5)
+        return result
+
+    def down(self) -> dict[str, str]:
+        return {
+            n: "stopped" if stack._stop_pid(self.pidfile(n)) else "not running" for n in self.names
+        }
+
+    def status(self) -> dict[str, str]:
+        out = {}
+        for n in self.names:
+            pid = stack._read_pid(self.pidfile(n))
+            state = "ready" if pid and self.ready(n) else "not ready"
+            out[n] = "stopped" if pid is None else f"running (pid {pid}) {state} at {self.url(n)}"
+        return out
 
 
-def down(names: tuple[str, ...] = SERVICES) -> dict[str, str]:
-    paths = stack.Paths(stack.repo_root())
-    return {n: "stopped" if stack._stop_pid(_pidfile(paths, n)) else "not running" for n in names}
+def default() -> ServiceSet:
+    from channelstream_cli.client import base_url
+
+    ports = {n: int(base_url(n).rsplit(":", 1)[1]) for n in SERVICES}
+    return ServiceSet(ports=ports)
 
 
-def status(names: tuple[str, ...] = SERVICES) -> dict[str, str]:
-    paths = stack.Paths(stack.repo_root())
-    out = {}
-    for n in names:
-        pid = stack._read_pid(_pidfile(paths, n))
-        out[n] = (
-            "stopped"
-            if pid is None
-            else (f"running (pid {pid}) {'ready' if ready(n) else 'not ready'} at {base_url(n)}")
-        )
-    return out
+def up() -> dict[str, str]:
+    return default().up()
+
+
+def down() -> dict[str, str]:
+    return default().down()
+
+
+def status() -> dict[str, str]:
+    return default().status()
