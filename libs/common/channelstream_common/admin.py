@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable
 
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
@@ -25,9 +26,16 @@ async def _describe(admin: AIOKafkaAdminClient, names: list[str]) -> dict[str, i
 
 
 async def ensure_topics(
-    bootstrap: str, prefix: str = "", topics: Iterable[Topic] = ALL_TOPICS
+    bootstrap: str,
+    prefix: str = "",
+    topics: Iterable[Topic] = ALL_TOPICS,
+    replication_factor: int | None = None,
 ) -> dict[str, str]:
-    """Returns {topic: 'created' | 'ok'}; raises TopicMismatch listing every problem."""
+    """Returns {topic: 'created' | 'ok'}; raises TopicMismatch listing every problem.
+
+    Replication defaults to CHANNELSTREAM_TOPIC_REPLICAS (1: the local one-node broker).
+    """
+    replicas = replication_factor or int(os.environ.get("CHANNELSTREAM_TOPIC_REPLICAS", "1"))
     wanted = {t.full_name(prefix): t for t in topics}
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
     await admin.start()
@@ -35,12 +43,17 @@ async def ensure_topics(
         existing = set(await admin.list_topics())
         missing = [n for n in wanted if n not in existing]
         if missing:
-            await admin.create_topics(
+            response = await admin.create_topics(
                 [
-                    NewTopic(n, wanted[n].partitions, 1, topic_configs=wanted[n].config)
+                    NewTopic(n, wanted[n].partitions, replicas, topic_configs=wanted[n].config)
                     for n in missing
                 ]
             )
+            # 36 = TOPIC_ALREADY_EXISTS: a concurrent `ensure` won the race, which is fine
+            errors = response.topic_errors
+            refused = [f"{e[0]}: error {e[1]}" for e in errors if e[1] not in (0, 36)]
+            if refused:
+                raise TopicMismatch("could not create " + "; ".join(refused))
         present = [n for n in wanted if n in existing]
         problems: list[str] = []
         if present:

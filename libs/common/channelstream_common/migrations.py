@@ -11,6 +11,8 @@ from sqlalchemy import MetaData, create_engine, pool
 
 
 def _config(url: str, migrations_dir: Path) -> Config:
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url[len("postgresql://") :]
     cfg = Config()
     cfg.set_main_option("script_location", str(migrations_dir))
     cfg.set_main_option("sqlalchemy.url", url.replace("%", "%%"))

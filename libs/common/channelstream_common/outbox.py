@@ -47,6 +47,35 @@ class Outbox:
 
     async def add(self, conn: AsyncConnection, items: list[tuple[Topic, dict[str, Any]]]) -> None:
         """Stage events inside the caller's transaction."""
+        rows = await self._rows(items)
+        if rows:
+            await conn.execute(
+                text(
+                    "insert into outbox (topic, key, value, headers, event_id)"
+                    " values (:topic, :key, :value, cast(:headers as jsonb), :event_id)"
+                ),
+                rows,
+            )
+
+    async def add_bulk(
+        self, conn: AsyncConnection, items: list[tuple[Topic, dict[str, Any]]]
+    ) -> None:
+        """Like add(), with COPY: for hot paths staging hundreds of events at a time."""
+        rows = await self._rows(items)
+        if not rows:
+            return
+        raw = await conn.get_raw_connection()
+        driver: Any = raw.driver_connection
+        async with (
+            driver.cursor() as cur,
+            cur.copy("copy outbox (topic, key, value, headers, event_id) from stdin") as copy,
+        ):
+            for r in rows:
+                await copy.write_row(
+                    (r["topic"], r["key"], r["value"], r["headers"], r["event_id"])
+                )
+
+    async def _rows(self, items: list[tuple[Topic, dict[str, Any]]]) -> list[dict[str, Any]]:
         rows = []
         for topic, value in items:
             if topic.owner != self.publisher.service:
@@ -62,14 +91,7 @@ class Outbox:
                     "event_id": value["metadata"]["event_id"],
                 }
             )
-        if rows:
-            await conn.execute(
-                text(
-                    "insert into outbox (topic, key, value, headers, event_id)"
-                    " values (:topic, :key, :value, cast(:headers as jsonb), :event_id)"
-                ),
-                rows,
-            )
+        return rows
 
     async def flush(self, limit: int = 1000) -> int:
         """Publish pending rows now; returns how many were published."""
