@@ -21,6 +21,7 @@ from channelstream_common.publisher import EventPublisher, OwnershipError, key_o
 from channelstream_common.topics import Topic
 
 log = logging.getLogger(__name__)
+COPY_THRESHOLD = 50  # from this many events, COPY beats a multi-row insert
 
 OUTBOX_DDL = [
     """create table if not exists outbox (
@@ -47,6 +48,9 @@ class Outbox:
 
     async def add(self, conn: AsyncConnection, items: list[tuple[Topic, dict[str, Any]]]) -> None:
         """Stage events inside the caller's transaction."""
+        if len(items) >= COPY_THRESHOLD:
+            await self.add_bulk(conn, items)
+            return
         rows = await self._rows(items)
         if rows:
             await conn.execute(
