@@ -36,7 +36,7 @@ def default_path() -> Path:
 def semantics(topic: Topic) -> list[str]:
     """What a reader of the topic may rely on, from the registry entry."""
     if topic.owner == EXTERNAL:
-        writer = "Written by distributor integrations (public intake); validated by sellthrough."
+        writer = f"Written by {EXTERNAL} (public intake, any distributor); sellthrough validates."
     else:
         writer = f"Single writer: {topic.owner} (the shared publisher refuses any other service)."
     key = (

@@ -16,7 +16,7 @@ from typing import Any
 
 from sqlalchemy.exc import InterfaceError, OperationalError
 
-from channelstream_common import metrics
+from channelstream_common import metrics, tracing
 from channelstream_common.events import Envelope
 from channelstream_common.projection import Handler, ProjectionStore
 from channelstream_common.publisher import EventPublisher
@@ -104,7 +104,8 @@ class BatchApplier:
         delay = 0.5
         while True:
             try:
-                return await self.store.apply(envelopes, self.handler)
+                with tracing.applying(self.service, envelopes):
+                    return await self.store.apply(envelopes, self.handler)
             except (OperationalError, InterfaceError) as exc:
                 log.error("database unavailable, retrying in %.1fs: %s", delay, exc)
                 metrics.DB_UP.labels(self.service).set(0)

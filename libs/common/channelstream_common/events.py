@@ -44,7 +44,8 @@ def new_metadata(
         "producer": producer,
         "correlation_id": correlation_id or event_id,
         "causation_id": causation["event_id"] if causation else None,
-        "trace_id": current_trace_id(),
+        # a derived event keeps its cause's trace id, so replays reproduce it exactly
+        "trace_id": causation.get("trace_id") if causation else current_trace_id(),
     }
 
 

@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from channelstream_common import tracing
 from channelstream_common.events import cloudevent_headers
 from channelstream_common.publisher import EventPublisher, OwnershipError, key_of
 from channelstream_common.topics import Topic
@@ -85,13 +86,19 @@ class Outbox:
             if topic.owner != self.publisher.service:
                 raise OwnershipError(f"{self.publisher.service} may not write {topic.name}")
             assert topic.value_schema
-            headers = cloudevent_headers(topic.value_schema, value["metadata"])
+            headers = [
+                [k, v.decode()]
+                for k, v in cloudevent_headers(topic.value_schema, value["metadata"])
+            ]
+            parent = tracing.traceparent(value["metadata"])
+            if parent:  # re-attached by the relay, which lets the instrumentation inject it
+                headers.append(["traceparent", parent])
             rows.append(
                 {
                     "topic": topic.full_name(self.publisher.serde.prefix),
                     "key": key_of(topic, value),
                     "value": await self.publisher.serde.encode(topic, value),
-                    "headers": json.dumps([[k, v.decode()] for k, v in headers]),
+                    "headers": json.dumps(headers),
                     "event_id": value["metadata"]["event_id"],
                 }
             )
@@ -116,15 +123,20 @@ class Outbox:
                     if not rows:
                         return total
                     producer = self.publisher.producer
-                    futures = [
-                        await producer.send(
-                            r.topic,
-                            bytes(r.value),
-                            key=bytes(r.key) if r.key is not None else None,
-                            headers=[(k, v.encode()) for k, v in r.headers],
-                        )
-                        for r in rows
-                    ]
+                    futures = []
+                    for r in rows:
+                        parent = next((v for k, v in r.headers if k == "traceparent"), None)
+                        with tracing.continuing(parent):
+                            futures.append(
+                                await producer.send(
+                                    r.topic,
+                                    bytes(r.value),
+                                    key=bytes(r.key) if r.key is not None else None,
+                                    headers=[
+                                        (k, v.encode()) for k, v in r.headers if k != "traceparent"
+                                    ],
+                                )
+                            )
                     await asyncio.gather(*futures)
                     await conn.execute(
                         text("update outbox set published_at = now() where id = any(:ids)"),

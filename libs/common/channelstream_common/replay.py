@@ -22,8 +22,9 @@ from channelstream_common.events import Envelope
 from channelstream_common.projection import ProjectionStore
 from channelstream_common.runtime import Runtime
 
-# written by the database or the outbox relay at run time, not by event handlers
-VOLATILE_COLUMNS = {"published_at", "applied_at"}
+# written at run time by the database, the outbox relay or the transport (trace headers),
+# not derived from the events
+VOLATILE_COLUMNS = {"published_at", "applied_at", "headers"}
 # record timestamps (CreateTime) are taken at send, a little after metadata.recorded_at
 UNTIL_SLACK_MS = 60_000
 Progress = Callable[[int, int], None]
