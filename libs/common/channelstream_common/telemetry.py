@@ -70,8 +70,11 @@ def setup_tracing(settings: Settings, exporter: SpanExporter | None = None) -> T
         from opentelemetry.instrumentation.aiokafka import AIOKafkaInstrumentor
         from opentelemetry.instrumentation.psycopg import PsycopgInstrumentor
 
+        from opentelemetry.instrumentation.aiohttp_server import AioHttpServerInstrumentor
+
         AIOKafkaInstrumentor().instrument()
         PsycopgInstrumentor().instrument(enable_commenter=False)
+        AioHttpServerInstrumentor().instrument()  # Faust's web server is aiohttp
         _configured = True
     return provider
 
