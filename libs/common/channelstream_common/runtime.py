@@ -18,6 +18,7 @@ from channelstream_common import metrics, migrations
 from channelstream_common.consumer import BatchApplier
 from channelstream_common.db import make_engine
 from channelstream_common.faust_app import create_app, projection_agent
+from channelstream_common.lag import LagMonitor
 from channelstream_common.projection import Handler, ProjectionStore
 from channelstream_common.publisher import EventPublisher
 from channelstream_common.serde import AvroSerde
@@ -48,6 +49,8 @@ class Runtime:
     projections: list[ProjectionSpec] = field(default_factory=list)
     migrations_dir: Path | None = None
     _started: bool = False
+    _stores: list[tuple[ProjectionStore, list[str]]] = field(default_factory=list)
+    lag: LagMonitor | None = None
 
     @property
     def service(self) -> str:
@@ -68,6 +71,7 @@ class Runtime:
         """
         self.projections.append(ProjectionSpec(name, tuple(topics), handler, tuple(tables)))
         store = ProjectionStore(self.engine, name)
+        self._stores.append((store, [t.full_name(self.serde.prefix) for t in topics]))
         applier = BatchApplier(self.service, store, handler, self.serde, topics, self.publisher)
         projection_agent(self.app, applier, topics, name=f"{self.service}.{name}", batch=batch)
         return store
@@ -76,10 +80,14 @@ class Runtime:
         """Start publisher and the Faust app (consumers + web) in the running loop."""
         await self.publisher.start()
         await self.app.start()
+        self.lag = LagMonitor(self.service, self.settings.kafka_bootstrap, self._stores)
+        self.lag.start()
         self._started = True
 
     async def stop(self) -> None:
         if self._started:
+            if self.lag:
+                await self.lag.stop()
             await self.app.stop()
             await self.publisher.stop()
             await self.engine.dispose()
@@ -127,7 +135,11 @@ def _health_routes(rt: Runtime) -> None:
 
     @rt.app.page("/health/ready")
     async def ready(web: Any, request: Any) -> Any:
-        checks = {"database": await rt.database_ok(), "kafka": await rt.kafka_ok()}
+        checks = {
+            "database": await rt.database_ok(),
+            "kafka": await rt.kafka_ok(),
+            "caught_up": rt.lag is not None and rt.lag.caught_up,
+        }
         for check in rt.ready_checks:
             checks[getattr(check, "__name__", "check")] = await check()
         ok = all(checks.values())

@@ -67,10 +67,9 @@ def setup_tracing(settings: Settings, exporter: SpanExporter | None = None) -> T
 
         provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter(settings.otlp_endpoint)))
     if not _configured:
+        from opentelemetry.instrumentation.aiohttp_server import AioHttpServerInstrumentor
         from opentelemetry.instrumentation.aiokafka import AIOKafkaInstrumentor
         from opentelemetry.instrumentation.psycopg import PsycopgInstrumentor
-
-        from opentelemetry.instrumentation.aiohttp_server import AioHttpServerInstrumentor
 
         AIOKafkaInstrumentor().instrument()
         PsycopgInstrumentor().instrument(enable_commenter=False)
