@@ -76,6 +76,24 @@ class Runtime:
         projection_agent(self.app, applier, topics, name=f"{self.service}.{name}", batch=batch)
         return store
 
+    async def seek_to_applied(self, sender: Any, assigned: set[Any], **kwargs: Any) -> None:
+        """Resume each assigned partition after the last event the DATABASE applied.
+
+        The consumer group's committed offsets are only a hint: a fresh or rebuilt database
+        must see the log from its own position, and a redelivery below it is a no-op anyway.
+        """
+        applied: dict[tuple[str, int], int] = {}
+        for store, topics in self._stores:
+            positions = await store.positions()
+            for tp in assigned:
+                if tp.topic in topics:
+                    nxt = positions.get((tp.topic, tp.partition), -1) + 1
+                    key = (tp.topic, tp.partition)
+                    applied[key] = min(applied.get(key, nxt), nxt)
+        for tp in assigned:
+            if (tp.topic, tp.partition) in applied:
+                await self.app.consumer.seek(tp, applied[(tp.topic, tp.partition)])
+
     async def start(self) -> None:
         """Start publisher and the Faust app (consumers + web) in the running loop."""
         await self.publisher.start()
@@ -125,6 +143,7 @@ def build_runtime(settings: Settings, *, migrations_dir: Path | None = None) -> 
         migrations_dir=migrations_dir,
     )
     _health_routes(runtime)
+    runtime.app.on_partitions_assigned.connect(runtime.seek_to_applied)  # type: ignore[arg-type]
     return runtime
 
 
