@@ -245,20 +245,13 @@ def generate(out: Path, catalog_path: Path, seed: int = 2026) -> Dataset:
                 )
             reports.append(_write_csv(out / f"{report_id}.csv", REPORT_HEADER, rows))
         for i, sku in enumerate(skus):
-            # the first SKU is over-shipped (inventory loading); others roughly match demand
-            qty = sold.get(sku, 0) * (6 if i == 0 else 1) + 5
+            # the first SKU is over-shipped (inventory loading); others roughly match demand,
+            # shipped half before the quarter and half early in it
+            qty = sold.get(sku, 0) * (6 if i == 0 else 1) + 6
             cost = (price[sku] * Decimal("0.7")).quantize(Decimal("0.01"))
-            shipments.append(
-                [
-                    f"SHP-{did}-{i:03d}",
-                    did,
-                    sku,
-                    qty,
-                    cost,
-                    "USD",
-                    (PREVIOUS_START + timedelta(days=i)).isoformat(),
-                ]
-            )
+            for n, start in enumerate((PREVIOUS_START, QUARTER_START)):
+                day = (start + timedelta(days=i)).isoformat()
+                shipments.append([f"SHP-{did}-{i:03d}-{n}", did, sku, qty // 2, cost, "USD", day])
     return Dataset(
         partners=_write_csv(out / "partners.csv", PARTNER_HEADER, partner_rows),
         deals=_write_json(out / "deals.json", deals),
