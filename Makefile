@@ -22,6 +22,8 @@ lint:
 
 check:  ## contracts: schema compatibility and the AsyncAPI document match the topic registry
 	$(UV) python -m channelstream_common.schemas
+	$(UV) python -m channelstream_common.asyncapi --check
+	$(UV) python -m channelstream_common.k8s_manifests --check
 
 unit:
 	$(UV) pytest -q -m "not integration"
