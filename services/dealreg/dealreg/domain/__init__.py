@@ -1,0 +1,1 @@
+"""Pure deal-registration rules: no I/O, no Faust, no SQLAlchemy."""
