@@ -56,6 +56,10 @@ class Decider:
     async def partner(self, partner_id: str) -> Partner | None:
         return await _partner(self.conn, partner_id)
 
+    async def stored(self, deal_id: str) -> DealRecord | None:
+        row = (await self.conn.execute(select(deals).where(deals.c.deal_id == deal_id))).first()
+        return None if row is None else _record(row)
+
     async def protected_deals(self, request: DealRequest) -> list[ProtectedDeal]:
         """Approved deals naming the request's customer (by key or domain) on its day."""
         day = request.registered_on

@@ -71,7 +71,8 @@ def outcome_json(outcome: Outcome) -> tuple[dict[str, Any], int]:
             "status": "APPROVED",
             "deal_id": outcome.deal_id,
             "deal": deal_json(outcome.deal),
-        }, 201
+            "repeated": outcome.repeated,
+        }, 200 if outcome.repeated else 201
     assert d.reason is not None
     body: dict[str, Any] = {
         "status": "REJECTED",
@@ -79,6 +80,7 @@ def outcome_json(outcome: Outcome) -> tuple[dict[str, Any], int]:
         "reason": d.reason.value,
         "detail": d.detail,
         "conflicting_deal_id": d.conflicting_deal_id,
+        "repeated": outcome.repeated,
     }
     if outcome.fields:
         body["fields"] = outcome.fields

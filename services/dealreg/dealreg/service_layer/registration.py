@@ -42,6 +42,7 @@ class Outcome:
     deal_id: str
     deal: DealRecord | None = None  # set when the decision owns deal_id (stored, GET-able)
     fields: dict[str, str] = field(default_factory=dict)  # INVALID_REQUEST: path -> problem
+    repeated: bool = False  # an identical re-send of a decided request: no new event
 
 
 def lock_keys(request: DealRequest) -> list[str]:
@@ -91,6 +92,10 @@ class Registrar:
         metadata = new_metadata(PRODUCER, correlation_id=correlation_id)
         async with self.repo.deciding() as tx:
             await tx.lock(lock_keys(request))
+            stored = await tx.stored(request.deal_id)
+            if stored is not None and stored.request == request:
+                # clients resend (retries, re-run imports): answer the decision already made
+                return Outcome(stored.decision, request.deal_id, stored, repeated=True)
             decision = decide(
                 request,
                 partner=await tx.partner(request.partner_id),

@@ -198,3 +198,28 @@ async def test_deals_are_listed_by_partner_and_by_customer(dealreg, onboarding, 
         assert bad.status_code == 400
         assert bad.json()["error"]["code"] == "INVALID_QUERY"
         assert bad.json()["error"]["detail"].startswith(problem)
+
+
+async def test_identical_resend_answers_the_first_decision_and_publishes_nothing_new(
+    dealreg, onboarding, http, deal, topics
+):
+    partner = await onboarding.enrol("VAR")
+    approved = deal(partner, registered_on="2026-11-02")
+    refused = deal(partner, registered_on="2026-11-02", evidence={})
+    first = [await http.post(f"{dealreg.url}/deals", json=b) for b in (approved, refused)]
+    again = [await http.post(f"{dealreg.url}/deals", json=b) for b in (approved, refused)]
+
+    assert [r.status_code for r in first] == [201, 200]
+    assert [r.status_code for r in again] == [200, 200]
+    assert [r.json()["repeated"] for r in again] == [True, True]
+    assert again[0].json()["deal"] == first[0].json()["deal"]
+    assert again[1].json()["reason"] == first[1].json()["reason"] == "NO_EVIDENCE"
+    changed = await http.post(f"{dealreg.url}/deals", json={**approved, "currency": "EUR"})
+    assert changed.json()["reason"] == "DUPLICATE_DEAL_ID"
+
+    ids = {approved["deal_id"], refused["deal_id"]}
+    registered, rejected = await topics.decisions(ids, 3)
+    await asyncio.sleep(1)  # let any (wrong) extra event arrive before counting
+    registered, rejected = await topics.decisions(ids, 3)
+    assert len(registered) == 1
+    assert sorted(e["reason"] for e in rejected) == ["DUPLICATE_DEAL_ID", "NO_EVIDENCE"]
