@@ -9,7 +9,8 @@ from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from dealreg.domain.countries import ISO_COUNTRIES
+from channelstream_common.countries import ISO_3166_ALPHA2 as ISO_COUNTRIES
+
 from dealreg.domain.customers import normalize_domain, normalize_name
 from dealreg.domain.model import Customer, DealRequest, Evidence, Product
 

@@ -8,7 +8,8 @@ from datetime import date
 from enum import StrEnum
 from typing import Any, TypeVar
 
-from onboarding.domain.countries import ISO_3166_ALPHA2
+from channelstream_common.countries import ISO_3166_ALPHA2
+
 from onboarding.domain.model import Code, Partner, PartnerType, Rejection, Tier
 
 PARTNER_ID = re.compile(r"[A-Z0-9-]{3,32}")

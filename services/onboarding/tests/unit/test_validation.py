@@ -5,9 +5,9 @@ from datetime import date
 from typing import Any
 
 import pytest
+from channelstream_common.countries import ISO_3166_ALPHA2
 from hypothesis import assume, given
 from hypothesis import strategies as st
-from onboarding.domain.countries import ISO_3166_ALPHA2
 from onboarding.domain.model import Code, Partner, PartnerType, Rejection, Tier
 from onboarding.domain.validation import parse_partner
 
