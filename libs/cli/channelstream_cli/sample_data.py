@@ -53,9 +53,9 @@ SHIPMENT_HEADER = [
 
 # (id, name, country, exclusive territories, monthly line count, price multiplier)
 DISTRIBUTORS = [
-    ("DIST-NA", "Northstar Distribution Inc", "US", ["US", "CA"], 110, Decimal("1.6")),
-    ("DIST-EU", "Europa Tech Supply GmbH", "DE", ["DE", "AT"], 60, Decimal("1.3")),
-    ("DIST-UK", "Albion Channel Ltd", "GB", ["GB", "IE"], 25, Decimal("1.0")),
+    ("DIST-NA", "Northstar Distribution Inc", "US", ["US", "CA"], 140, Decimal("1.6")),
+    ("DIST-EU", "Europa Tech Supply GmbH", "DE", ["DE", "AT"], 30, Decimal("1.3")),
+    ("DIST-UK", "Albion Channel Ltd", "GB", ["GB", "IE"], 12, Decimal("1.0")),
 ]
 RESELLER_TYPES = ["VAR", "MSP", "SI", "ISV", "RESELLER", "REFERRAL"]
 TIERS = ["REGISTERED", "SILVER", "GOLD", "PLATINUM"]
@@ -206,6 +206,7 @@ def generate(out: Path, catalog_path: Path, seed: int = 2026) -> Dataset:
     shipments: list[list[object]] = []
     reports: list[Path] = []
     deal_of = {str(d["partner_id"]): str(d["deal_id"]) for d in deals[:18]}
+    weights = [float(1 / price[s]) for s in skus]  # cheaper products sell more often
     for did, _, country, _, monthly, mult in DISTRIBUTORS:
         active = resellers[did][:10]  # the last two resellers never sell: dark partners
         sold: dict[str, int] = {}
@@ -217,8 +218,8 @@ def generate(out: Path, catalog_path: Path, seed: int = 2026) -> Dataset:
                 rid = rng.choice(active)
                 if rid.endswith(("R05", "R06")) and month_start < date(2026, 8, 1):
                     rid = active[0]  # new resellers sell only after they enrol
-                sku = rng.choice(skus)
-                qty = int(rng.randint(1, 12) * mult)
+                sku = rng.choices(skus, weights=weights)[0]
+                qty = int(rng.randint(1, 3) * mult)
                 unit = (price[sku] * Decimal(rng.randint(80, 95)) / 100).quantize(Decimal("0.01"))
                 day = month_start + timedelta(days=rng.randint(0, 27))
                 deal = deal_of.get(rid, "") if rng.random() < 0.3 else ""

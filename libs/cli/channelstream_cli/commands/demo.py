@@ -85,19 +85,16 @@ def push(data: sample_data.Dataset) -> dict[str, Any]:
 
 
 def _totals() -> dict[str, Any]:
-    inventory = request("sellthrough", "GET", "/inventory").json()
-    rows = inventory["positions"] if isinstance(inventory, dict) else inventory
-    cards = request("analytics", "GET", f"/scorecards?quarter={QUARTER}").json()
-    cards = cards["scorecards"] if isinstance(cards, dict) else cards
-    ledger = request("incentives", "GET", f"/ledger?period={QUARTER}").json()
-    entries = ledger["accruals"] if isinstance(ledger, dict) else ledger
+    rows = request("sellthrough", "GET", "/inventory").json()["rows"]
+    cards = request("analytics", "GET", f"/scorecards?quarter={QUARTER}").json()["scorecards"]
+    ledger = request("incentives", "GET", f"/ledger?period={QUARTER}&limit=1").json()
     return {
         "inventory_units": sum(int(r["sell_through_units"]) for r in rows),
         "inventory_loading": sorted(
             (r["distributor_id"], r["sku"]) for r in rows if r["loading_flag"]
         ),
         "scorecard_rebates": sum(Decimal(str(c["rebate_accrued"] or 0)) for c in cards),
-        "ledger_rebates": sum(Decimal(str(e["amount"])) for e in entries),
+        "ledger_rebates": sum(Decimal(str(t["amount"])) for t in ledger["totals"]),
         "cards": cards,
         "inventory": rows,
     }
