@@ -251,8 +251,10 @@ def generate(out: Path, catalog_path: Path, seed: int = 2026) -> Dataset:
             qty = sold.get(sku, 0) * (6 if i == 0 else 1) + 6
             cost = (price[sku] * Decimal("0.7")).quantize(Decimal("0.01"))
             for n, start in enumerate((PREVIOUS_START, QUARTER_START)):
-                day = (start + timedelta(days=i)).isoformat()
-                shipments.append([f"SHP-{did}-{i:03d}-{n}", did, sku, qty // 2, cost, "USD", day])
+                shipped = (start + timedelta(days=i)).isoformat()
+                shipments.append(
+                    [f"SHP-{did}-{i:03d}-{n}", did, sku, qty // 2, cost, "USD", shipped]
+                )
     return Dataset(
         partners=_write_csv(out / "partners.csv", PARTNER_HEADER, partner_rows),
         deals=_write_json(out / "deals.json", deals),

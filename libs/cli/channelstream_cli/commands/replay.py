@@ -40,9 +40,15 @@ def replay_database_name(live_url: str, stamp: str) -> tuple[str, str]:
 
 
 async def replay_service(
-    service: str, until: datetime | None, keep: bool, stamp: str, show_progress: bool = True
+    service: str,
+    until: datetime | None,
+    keep: bool,
+    stamp: str,
+    show_progress: bool = True,
+    live: Settings | None = None,
 ) -> dict[str, Any]:
-    live = Settings.from_env(service)
+    """Rebuild `service`'s projections into a new database and compare with `live`'s."""
+    live = live or Settings.from_env(service)
     server, name = replay_database_name(live.database_url, stamp)
     url = testing.create_database(server, name)
     module = importlib.import_module(f"{service}.bootstrap")
