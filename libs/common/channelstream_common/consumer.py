@@ -53,13 +53,15 @@ class BatchApplier:
         good: list[Envelope] = []
         failed: list[Envelope] = []
         for r in records:
+            # aiokafka gives milliseconds (int), a Faust Message seconds (float)
+            ms = round(r.timestamp * 1000) if isinstance(r.timestamp, float) else int(r.timestamp)
             env = Envelope(
                 r.topic,
                 r.partition,
                 r.offset,
                 r.key,
                 {},
-                r.timestamp,
+                ms,
                 tuple(r.headers or ()),
                 r.value,
             )

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import csv
+import json
 import time
 from decimal import Decimal
 from pathlib import Path
@@ -39,6 +41,19 @@ def _provision() -> None:
     asyncio.run(run())
 
 
+def _await_partners_known(partners: Path, timeout: float = 60) -> None:
+    """Sellthrough learns partners from PartnerEnrolled events; lines sent before it has seen
+    them are held, not lost, but the demo's counts read better once it has."""
+    with partners.open(newline="") as f:
+        ids = [r["partner_id"] for r in csv.DictReader(f)]
+    deadline = time.monotonic() + timeout
+    for pid in ids:
+        while request("sellthrough", "GET", f"/partners/{pid}").status_code == 404:
+            if pid.startswith("XX-") or time.monotonic() > deadline:
+                break
+            time.sleep(0.2)
+
+
 def push(data: sample_data.Dataset) -> dict[str, Any]:
     """Send the dataset through the public HTTP ways in; returns what each service answered."""
     out: dict[str, Any] = {}
@@ -52,8 +67,7 @@ def push(data: sample_data.Dataset) -> dict[str, Any]:
         ),
         "enrol partners",
     )
-    import json
-
+    _await_partners_known(data.partners)
     decisions = []
     for deal in json.loads(data.deals.read_text()):
         decisions.append(_check(request("dealreg", "POST", "/deals", json=deal), "register deal"))
@@ -84,10 +98,10 @@ def push(data: sample_data.Dataset) -> dict[str, Any]:
     return out
 
 
-def _totals() -> dict[str, Any]:
+def _totals(quarter: str) -> dict[str, Any]:
     rows = request("sellthrough", "GET", "/inventory").json()["rows"]
-    cards = request("analytics", "GET", f"/scorecards?quarter={QUARTER}").json()["scorecards"]
-    ledger = request("incentives", "GET", f"/ledger?period={QUARTER}&limit=1").json()
+    cards = request("analytics", "GET", f"/scorecards?quarter={quarter}").json()["scorecards"]
+    ledger = request("incentives", "GET", f"/ledger?period={quarter}&limit=1").json()
     return {
         "inventory_units": sum(int(r["sell_through_units"]) for r in rows),
         "inventory_loading": sorted(
@@ -100,14 +114,14 @@ def _totals() -> dict[str, Any]:
     }
 
 
-def settle(timeout: float = 180) -> dict[str, Any]:
+def settle(quarter: str = QUARTER, timeout: float = 180) -> dict[str, Any]:
     """Wait until the views agree with each other and stop changing (checked by totals)."""
     deadline = time.monotonic() + timeout
     previous: dict[str, Any] | None = None
     with console.status("waiting for the views to settle..."):
         while time.monotonic() < deadline:
-            now = _totals()
-            agreed = now["scorecard_rebates"] == now["ledger_rebates"] and now["ledger_rebates"]
+            now = _totals(quarter)
+            agreed = now["scorecard_rebates"] == now["ledger_rebates"] and now["inventory_units"]
             if (
                 agreed
                 and previous is not None
