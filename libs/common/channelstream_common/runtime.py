@@ -7,7 +7,7 @@ import asyncio
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import faust
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
@@ -185,3 +185,29 @@ def serve(start: Callable[[], Awaitable[Any]], stop: Callable[[], Awaitable[Any]
             await stop()
 
     asyncio.run(main())
+
+
+class Startable(Protocol):
+    async def start(self) -> None: ...
+
+    async def stop(self) -> None: ...
+
+
+def run_service(service: str, default_port: int, build: Callable[[Settings], Startable]) -> None:
+    """The whole `main()` of a service: settings from the environment, telemetry, then run
+    until SIGTERM/SIGINT. `build` runs inside the event loop, so Faust and aiokafka bind to it."""
+    from channelstream_common import telemetry
+
+    settings = Settings.from_env(service, default_port=default_port)
+    telemetry.setup(settings)
+    running: list[Startable] = []
+
+    async def start() -> None:
+        running.append(build(settings))
+        await running[-1].start()
+
+    async def stop() -> None:
+        while running:
+            await running.pop().stop()
+
+    serve(start, stop)

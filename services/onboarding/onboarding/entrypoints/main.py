@@ -2,29 +2,13 @@
 
 from __future__ import annotations
 
-from channelstream_common import telemetry
-from channelstream_common.runtime import serve
-from channelstream_common.settings import Settings
+from channelstream_common.runtime import run_service
 
-from onboarding.bootstrap import OnboardingService, bootstrap
+from onboarding.bootstrap import bootstrap
 
 
 def main() -> None:
-    settings = Settings.from_env("onboarding", default_port=8001)
-    telemetry.setup(settings)
-    running: list[OnboardingService] = []
-
-    async def start() -> None:
-        # built inside the event loop serve() runs, so Faust and the outbox bind to it
-        service = bootstrap(settings)
-        running.append(service)
-        await service.start()
-
-    async def stop() -> None:
-        while running:
-            await running.pop().stop()
-
-    serve(start, stop)
+    run_service("onboarding", 8001, bootstrap)
 
 
 if __name__ == "__main__":
