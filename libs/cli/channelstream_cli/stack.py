@@ -19,12 +19,10 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
+from channelstream_common.settings import CONTROLLER_PORT, KAFKA_PORT, PG_PORT, REGISTRY_PORT
+
 KAFKA_VERSION = "4.1.2"
 APICURIO_VERSION = "3.0.9"  # 3.1+ needs Java 21; the stack promises Java 17
-KAFKA_PORT = 19092
-CONTROLLER_PORT = 19093
-REGISTRY_PORT = 18081
-PG_PORT = 15432
 PG_USER = "channelstream"
 PG_PASSWORD = "channelstream"
 SERVICE_DATABASES = ("onboarding", "dealreg", "sellthrough", "incentives", "analytics")

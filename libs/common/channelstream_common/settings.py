@@ -5,9 +5,15 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 
-DEFAULT_KAFKA = "127.0.0.1:19092"
-DEFAULT_REGISTRY = "http://127.0.0.1:18081/apis/ccompat/v7"
-DEFAULT_POSTGRES = "postgresql+psycopg://channelstream:channelstream@127.0.0.1:15432"
+# the local stack's ports; an offset lets a second stack run beside the first (e.g. a CI rehearsal)
+PORT_OFFSET = int(os.environ.get("CHANNELSTREAM_STACK_PORT_OFFSET", "0"))
+KAFKA_PORT = 19092 + PORT_OFFSET
+CONTROLLER_PORT = 19093 + PORT_OFFSET
+REGISTRY_PORT = 18081 + PORT_OFFSET
+PG_PORT = 15432 + PORT_OFFSET
+DEFAULT_KAFKA = f"127.0.0.1:{KAFKA_PORT}"
+DEFAULT_REGISTRY = f"http://127.0.0.1:{REGISTRY_PORT}/apis/ccompat/v7"
+DEFAULT_POSTGRES = f"postgresql+psycopg://channelstream:channelstream@127.0.0.1:{PG_PORT}"
 
 
 def _env(name: str, default: str) -> str:
