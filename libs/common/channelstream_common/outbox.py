@@ -13,7 +13,9 @@ import json
 import logging
 from typing import Any
 
+import psycopg
 from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from channelstream_common import tracing
@@ -71,14 +73,15 @@ class Outbox:
             return
         raw = await conn.get_raw_connection()
         driver: Any = raw.driver_connection
-        async with (
-            driver.cursor() as cur,
-            cur.copy("copy outbox (topic, key, value, headers, event_id) from stdin") as copy,
-        ):
-            for r in rows:
-                await copy.write_row(
-                    (r["topic"], r["key"], r["value"], r["headers"], r["event_id"])
-                )
+        statement = "copy outbox (topic, key, value, headers, event_id) from stdin"
+        try:
+            async with driver.cursor() as cur, cur.copy(statement) as copy:
+                for r in rows:
+                    await copy.write_row(
+                        (r["topic"], r["key"], r["value"], r["headers"], r["event_id"])
+                    )
+        except psycopg.Error as exc:  # as SQLAlchemy's, so an outage is retried, not dead-lettered
+            raise DBAPIError.instance(statement, None, exc, psycopg.Error) from exc
 
     async def _rows(self, items: list[tuple[Topic, dict[str, Any]]]) -> list[dict[str, Any]]:
         rows = []
