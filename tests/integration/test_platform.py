@@ -190,3 +190,33 @@ async def test_transactional_produce_is_visible_to_read_committed_consumer(
     keys = {r.key for r in records}
     assert committed.encode() in keys
     assert aborted.encode() not in keys
+
+
+async def test_topics_ensure_refuses_a_compacted_or_expiring_event_topic(endpoints):
+    """Event topics are kept forever: an existing one with other settings stops start-up."""
+    from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+    from channelstream_common.admin import TopicMismatch, ensure_topics
+
+    prefix = f"bad{uuid.uuid4().hex[:6]}."
+    admin = AIOKafkaAdminClient(bootstrap_servers=endpoints.kafka)
+    await admin.start()
+    try:
+        await admin.create_topics(
+            [
+                NewTopic(
+                    PARTNER_ENROLLED.full_name(prefix),
+                    3,
+                    1,
+                    topic_configs={"cleanup.policy": "compact", "retention.ms": "604800000"},
+                )
+            ]
+        )
+    finally:
+        await admin.close()
+    with pytest.raises(TopicMismatch) as refused:
+        await ensure_topics(endpoints.kafka, prefix, [PARTNER_ENROLLED])
+    assert "cleanup.policy=compact" in str(refused.value)
+    assert "retention.ms=604800000" in str(refused.value)
+    assert await ensure_topics(endpoints.kafka, prefix + "ok.", [PARTNER_ENROLLED]) == {
+        PARTNER_ENROLLED.full_name(prefix + "ok."): "created"
+    }
