@@ -15,7 +15,6 @@ from typing import Any
 import yaml
 
 from channelstream_common import schemas
-from channelstream_common.settings import DEFAULT_KAFKA, DEFAULT_REGISTRY
 from channelstream_common.topics import ALL_TOPICS, EXTERNAL, Topic
 
 HEADER = (
@@ -27,6 +26,10 @@ KAFKA_BINDING = "0.5.0"
 AVRO_FORMAT = "application/vnd.apache.avro+json;version=1.9.0"
 AVRO_CONTENT = "application/vnd.apache.avro+binary"
 DEAD_LETTER = "DeadLetter"
+
+# the documented default endpoints (not the environment's, so the file is the same everywhere)
+LOCAL_KAFKA = "127.0.0.1:19092"
+LOCAL_REGISTRY = "http://127.0.0.1:18081/apis/ccompat/v7"
 
 
 def default_path() -> Path:
@@ -178,9 +181,9 @@ def document() -> dict[str, Any]:
         "defaultContentType": AVRO_CONTENT,
         "servers": {
             "local": {
-                "host": DEFAULT_KAFKA,
+                "host": LOCAL_KAFKA,
                 "protocol": "kafka",
-                "description": f"The local stack; schema registry at {DEFAULT_REGISTRY}.",
+                "description": f"The local stack; schema registry at {LOCAL_REGISTRY}.",
             }
         },
         "channels": {t.name: _channel(t) for t in ALL_TOPICS},

@@ -15,6 +15,7 @@ from dataclasses import replace
 from typing import Any
 
 from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from channelstream_common import metrics, tracing
 from channelstream_common.events import Envelope
@@ -108,7 +109,7 @@ class BatchApplier:
             try:
                 with tracing.applying(self.service, envelopes):
                     return await self.store.apply(envelopes, self.handler)
-            except (OperationalError, InterfaceError) as exc:
+            except (OperationalError, InterfaceError, PoolTimeout) as exc:
                 log.error("database unavailable, retrying in %.1fs: %s", delay, exc)
                 metrics.DB_UP.labels(self.service).set(0)
                 await asyncio.sleep(delay)

@@ -220,6 +220,7 @@ def test_record_with_decimal_and_date_round_trips_through_parsed_schema():
         "submitted_by": "alice",
         "raw_line": "R-1,7,DIST-1,RES-1,SKU-1,-3,1234.5678,USD,2026-10-31,Acme,DE,",
         "line_hash": "abc",
+        "end_customer_domain": "acme.example",
     }
     schema = schemas.parsed("SellThroughReported")
     buf = io.BytesIO()

@@ -116,7 +116,7 @@ def bootstrap(settings: Settings) -> SellthroughService:
         consumers.intake_handler(pipeline, SHIPMENTS),
     )
     uploads = Uploads(runtime.engine, pipeline, outbox)
-    queries = Queries(runtime.engine)
+    queries = Queries(runtime.engine, pipeline.partners)
     register_views(runtime.app, uploads, queries)
     sweeper = HoldSweeper(
         pipeline, seconds(settings, "hold_sweep_seconds", min(5.0, max(0.2, grace / 4)))

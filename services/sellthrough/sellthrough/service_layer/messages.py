@@ -76,6 +76,7 @@ def sale_reported(
         "submitted_by": item.source.submitted_by,
         "raw_line": raw(item),
         "line_hash": digest,
+        "end_customer_domain": None,  # v2; the report formats have no such column
     }
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
+from dataclasses import asdict
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -10,11 +11,13 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from sellthrough.adapters import inventory as inv
 from sellthrough.adapters import repository as repo
 from sellthrough.domain.inventory import InventoryRow, inventory_row
+from sellthrough.service_layer.partners import PartnerBook
 
 
 class Queries:
-    def __init__(self, engine: AsyncEngine) -> None:
+    def __init__(self, engine: AsyncEngine, partners: PartnerBook) -> None:
         self.engine = engine
+        self.partners = partners
 
     async def report(self, report_id: str) -> dict[str, Any] | None:
         async with self.engine.connect() as conn:
@@ -42,6 +45,10 @@ class Queries:
         return None if row is None else row._asdict()
 
     async def partner(self, partner_id: str) -> dict[str, Any] | None:
+        """From the validation cache (what decisions use), else the partners table."""
+        known = self.partners.known.get(partner_id)
+        if known is not None:
+            return asdict(known)
         async with self.engine.connect() as conn:
             row = await repo.partner(conn, partner_id)
         return None if row is None else row._asdict()

@@ -3,6 +3,7 @@ time, one transaction per batch, so memory holds one batch whatever the file's s
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import csv
 import json
@@ -22,6 +23,9 @@ from sellthrough.service_layer.submissions import Source, Submitted, Tally
 
 CSV, NDJSON = "csv", "ndjson"
 BATCH = 2000
+# Batches of concurrent uploads decided at once. The pool (5 + 5 connections) also serves the
+# four consumers, the relay, the sweeper and reads: uploads must not take all of it.
+CONCURRENT_BATCHES = 2
 MAX_LINE = 64 * 1024  # bytes; a longer line is refused without being kept in memory
 
 
@@ -141,6 +145,7 @@ class Uploads:
         self.pipeline = pipeline
         self.outbox = outbox
         self.batch = batch
+        self._deciding = asyncio.Semaphore(CONCURRENT_BATCHES)
 
     async def ingest(
         self,
@@ -171,7 +176,7 @@ class Uploads:
                 ]
                 pending = None
                 if items:
-                    async with self.engine.begin() as conn:
+                    async with self._deciding, self.engine.begin() as conn:
                         tallies = await self.pipeline.submit(conn, flavor, items)
                     self.outbox.kick()
                     for t in tallies.values():
