@@ -32,6 +32,18 @@ async def provisioned(endpoints: testing.Endpoints, topic_prefix: str) -> AsyncI
     yield
 
 
+async def provision(endpoints: testing.Endpoints, prefix: str) -> str:
+    await ensure_topics(endpoints.kafka, prefix)
+    await register_schemas(AvroSerde(endpoints.registry, prefix))
+    return prefix
+
+
+@pytest.fixture
+async def isolated_prefix(endpoints: testing.Endpoints) -> str:
+    """Topics (and so consumer groups) of this test alone: no backlog from other tests."""
+    return await provision(endpoints, testing.unique_prefix())
+
+
 @pytest.fixture
 def settings_for(endpoints: testing.Endpoints, topic_prefix: str) -> Callable[..., Settings]:
     """Settings for one service against a fresh database of its own."""

@@ -29,6 +29,8 @@ from channelstream_common.serde import AvroSerde
 from channelstream_common.settings import Settings
 from sqlalchemy import text
 
+from conftest import provision
+
 pytestmark = pytest.mark.integration
 Q3 = "2026-Q3"
 Q3_START, Q3_END = date(2026, 7, 1), date(2026, 9, 30)
@@ -134,8 +136,10 @@ class System:
 
 
 @pytest.fixture(scope="module")
-def system(endpoints, topic_prefix, provisioned, tmp_path_factory) -> Iterator[System]:
+def system(endpoints, tmp_path_factory) -> Iterator[System]:
     tag = uuid.uuid4().hex[:6]
+    # topics of its own: the services start with no backlog and consumer groups of their own
+    topic_prefix = _run(provision(endpoints, testing.unique_prefix()))
     base = {
         "CHANNELSTREAM_KAFKA_BOOTSTRAP": endpoints.kafka,
         "CHANNELSTREAM_SCHEMA_REGISTRY_URL": endpoints.registry,
@@ -168,7 +172,7 @@ def system(endpoints, topic_prefix, provisioned, tmp_path_factory) -> Iterator[S
     os.environ.update({f"CHANNELSTREAM_{n.upper()}_URL": u for n, u in urls.items()})
     try:
         for s in sets:
-            s.up()
+            s.up(timeout=240)
         data = sample_data.generate(tmp_path_factory.mktemp("sample"), CATALOG)
         first, rest = data.reports[:1], data.reports[1:]
         answers = demo.push(replace(data, reports=first))

@@ -90,12 +90,12 @@ async def test_metrics_expose_lag_and_counters_that_move(settings_for, provision
 
 @pytest.mark.stack_lifecycle
 async def test_readiness_fails_while_postgres_is_down_and_recovers(
-    endpoints, settings_for, provisioned
+    endpoints, settings_for, isolated_prefix
 ):
     if endpoints.source != "local stack":
         pytest.skip("stops the local stack's PostgreSQL")
     port = testing.free_port()
-    svc = bootstrap(settings_for("onboarding", http_port=port))
+    svc = bootstrap(settings_for("onboarding", http_port=port, topic_prefix=isolated_prefix))
     await svc.start()
     paths = stack.Paths(stack.repo_root())
     try:
@@ -104,7 +104,7 @@ async def test_readiness_fails_while_postgres_is_down_and_recovers(
             async def ready_is(code: int) -> bool:
                 return (await http.get("/health/ready")).status_code == code
 
-            await testing.eventually(lambda: ready_is(200), within=30)
+            await testing.eventually(lambda: ready_is(200), within=90)
             assert stack.stop_postgres(paths)
             await testing.eventually(lambda: ready_is(503), within=30)
             body = (await http.get("/health/ready")).json()

@@ -43,8 +43,9 @@ async def enrol(publisher: EventPublisher, pid: str, kind: str, parent: str | No
 
 
 async def test_one_trace_spans_sellthrough_incentives_and_analytics_for_one_uploaded_line(
-    endpoints, topic_prefix, provisioned, settings_for
+    endpoints, isolated_prefix, settings_for
 ):
+    topic_prefix = isolated_prefix
     exporter = InMemorySpanExporter()
     provider = setup_tracing(Settings(service="channelstream-tests"))
     provider.add_span_processor(SimpleSpanProcessor(exporter))
@@ -53,10 +54,20 @@ async def test_one_trace_spans_sellthrough_incentives_and_analytics_for_one_uplo
     from sellthrough.bootstrap import bootstrap as sellthrough
 
     ports = {n: testing.free_port() for n in ("sellthrough", "incentives", "analytics")}
+
+    def own(name: str) -> Settings:
+        return settings_for(name, http_port=ports[name], topic_prefix=topic_prefix)
+
     running = [
-        sellthrough(settings_for("sellthrough", http_port=ports["sellthrough"])),
-        incentives(settings_for("incentives", http_port=ports["incentives"])),
-        analytics(settings_for("analytics", http_port=ports["analytics"])),
+        sellthrough(
+            settings_for("sellthrough", http_port=ports["sellthrough"], topic_prefix=topic_prefix)
+        ),
+        incentives(
+            settings_for("incentives", http_port=ports["incentives"], topic_prefix=topic_prefix)
+        ),
+        analytics(
+            settings_for("analytics", http_port=ports["analytics"], topic_prefix=topic_prefix)
+        ),
     ]
     for svc in running:
         await svc.start()

@@ -14,7 +14,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from channelstream_common import metrics, migrations
+from channelstream_common import metrics, migrations, telemetry
 from channelstream_common.consumer import BatchApplier
 from channelstream_common.db import make_engine
 from channelstream_common.faust_app import create_app, projection_agent
@@ -143,6 +143,14 @@ def build_runtime(settings: Settings, *, migrations_dir: Path | None = None) -> 
         migrations_dir=migrations_dir,
     )
     _health_routes(runtime)
+    # Faust binds aiohttp's Application class at import, so the instrumentor's class patch never
+    # reaches it: add the official server middleware to the web app directly
+    if telemetry.tracing_configured():
+        from opentelemetry import trace
+        from opentelemetry.instrumentation.aiohttp_server import create_aiohttp_middleware
+
+        middleware = create_aiohttp_middleware(trace.get_tracer_provider())
+        runtime.app.web.web_app.middlewares.append(middleware)  # type: ignore[attr-defined]
     runtime.app.on_partitions_assigned.connect(runtime.seek_to_applied)  # type: ignore[arg-type]
     return runtime
 

@@ -73,7 +73,7 @@ def setup_tracing(settings: Settings, exporter: SpanExporter | None = None) -> T
 
         AIOKafkaInstrumentor().instrument()
         PsycopgInstrumentor().instrument(enable_commenter=False)
-        AioHttpServerInstrumentor().instrument()  # Faust's web server is aiohttp
+        AioHttpServerInstrumentor().instrument()  # its middleware: see runtime.build_runtime
         _configured = True
     return provider
 
@@ -81,3 +81,7 @@ def setup_tracing(settings: Settings, exporter: SpanExporter | None = None) -> T
 def setup(settings: Settings) -> None:
     setup_logging(settings)
     setup_tracing(settings)
+
+
+def tracing_configured() -> bool:
+    return _configured
