@@ -32,16 +32,10 @@ async def provisioned(endpoints: testing.Endpoints, topic_prefix: str) -> AsyncI
     yield
 
 
-async def provision(endpoints: testing.Endpoints, prefix: str) -> str:
-    await ensure_topics(endpoints.kafka, prefix)
-    await register_schemas(AvroSerde(endpoints.registry, prefix))
-    return prefix
-
-
 @pytest.fixture
 async def isolated_prefix(endpoints: testing.Endpoints) -> str:
     """Topics (and so consumer groups) of this test alone: no backlog from other tests."""
-    return await provision(endpoints, testing.unique_prefix())
+    return await testing.provision(endpoints, testing.unique_prefix())
 
 
 @pytest.fixture

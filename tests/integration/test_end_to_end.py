@@ -29,8 +29,6 @@ from channelstream_common.serde import AvroSerde
 from channelstream_common.settings import Settings
 from sqlalchemy import text
 
-from conftest import provision
-
 pytestmark = pytest.mark.integration
 Q3 = "2026-Q3"
 Q3_START, Q3_END = date(2026, 7, 1), date(2026, 9, 30)
@@ -139,7 +137,7 @@ class System:
 def system(endpoints, tmp_path_factory) -> Iterator[System]:
     tag = uuid.uuid4().hex[:6]
     # topics of its own: the services start with no backlog and consumer groups of their own
-    topic_prefix = _run(provision(endpoints, testing.unique_prefix()))
+    topic_prefix = _run(testing.provision(endpoints, testing.unique_prefix()))
     base = {
         "CHANNELSTREAM_KAFKA_BOOTSTRAP": endpoints.kafka,
         "CHANNELSTREAM_SCHEMA_REGISTRY_URL": endpoints.registry,

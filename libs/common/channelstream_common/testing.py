@@ -128,3 +128,13 @@ async def eventually(
         if loop.time() > deadline:
             raise AssertionError(f"condition not met within {within}s (last: {result!r})")
         await asyncio.sleep(interval)
+
+
+async def provision(endpoints: Endpoints, prefix: str) -> str:
+    """Create every registry topic under `prefix` and register every schema version."""
+    from channelstream_common.admin import ensure_topics, register_schemas
+    from channelstream_common.serde import AvroSerde
+
+    await ensure_topics(endpoints.kafka, prefix)
+    await register_schemas(AvroSerde(endpoints.registry, prefix))
+    return prefix
