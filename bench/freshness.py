@@ -1,0 +1,178 @@
+"""Freshness at a fixed offered load: small reports uploaded at a steady rate; each carries one
+line (1 unit, 2026-Q4) for a probe reseller, whose analytics scorecard is polled until its units
+reach the count sent so far. Latency = upload request sent -> scorecard showing the line."""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import httpx
+
+from bench.cluster import Cluster
+from bench.dataset import PROBE_QUARTER, Dataset, probe_report
+from bench.endtoend import CSV
+
+REPORTS_PER_SECOND = 10
+POLL_INTERVAL = 0.05
+PROBES = 10  # at most this many scorecard reads in flight: the probe must not be the load
+Progress = Callable[[str, int, int], None]
+
+
+@dataclass
+class Freshness:
+    offered_lines_per_second: float
+    seconds: float
+    report_lines: int
+    reports: int = 0
+    sent_lines: int = 0
+    achieved_lines_per_second: float = 0.0  # lines of accepted uploads / time to the last answer
+    max_send_lag: float = 0.0  # how far behind schedule the sender fell, seconds
+    latencies: list[float] = field(default_factory=list)
+    unresolved: int = 0  # not visible within the drain timeout after the last upload
+    drain_timeout: float = 0.0
+    failed_uploads: dict[str, int] = field(default_factory=dict)  # status or error -> count
+    upload_p50: float | None = None  # POST /reports answered
+    poll_p50: float | None = None  # one scorecard read
+
+    def percentile(self, p: float) -> float | None:
+        """Nearest rank over every report sent; an unresolved one counts as infinitely late,
+        so a percentile that falls on one is None (censored: later than the drain timeout)."""
+        n = len(self.latencies) + self.unresolved
+        if not n:
+            return None
+        rank = max(0, min(n - 1, math.ceil(p / 100 * n) - 1))
+        return sorted(self.latencies)[rank] if rank < len(self.latencies) else None
+
+    def summary(self) -> dict[str, float | None]:
+        return {f"p{p}": self.percentile(p) for p in (50, 95, 99)} | {
+            "max": None if self.unresolved or not self.latencies else max(self.latencies)
+        }
+
+
+def _median(values: list[float]) -> float | None:
+    return sorted(values)[len(values) // 2] if values else None
+
+
+@dataclass
+class _Target:
+    units: int  # the probe's scorecard shows this many units once this report's line is in
+    sent_at: float
+    i: int
+
+
+@dataclass
+class _Probe:
+    sent: int = 0
+    targets: list[_Target] = field(default_factory=list)
+    poller: asyncio.Task[None] | None = None
+
+    def failed(self, target: _Target) -> None:
+        """A refused upload (one transaction: nothing of it applied) never shows its unit."""
+        self.targets.remove(target)
+        for t in self.targets:
+            if t.i > target.i:
+                t.units -= 1
+
+
+async def _units(client: httpx.AsyncClient, base: str, partner: str) -> int | None:
+    """The probe's units in PROBE_QUARTER; None when analytics could not answer."""
+    try:
+        r = await client.get(f"{base}/scorecards/{partner}/{PROBE_QUARTER}")
+    except httpx.HTTPError:
+        return None
+    if r.status_code == 404:  # no 2026-Q4 data anywhere yet
+        return 0
+    if r.status_code != 200:
+        return None
+    return int(r.json()["sell_through_units"] or 0)
+
+
+async def run(
+    cluster: Cluster,
+    ds: Dataset,
+    *,
+    lines_per_second: float,
+    seconds: float,
+    drain_timeout: float = 60,
+    seed: int = 7,
+    progress: Progress | None = None,
+) -> Freshness:
+    rps = min(REPORTS_PER_SECOND, lines_per_second)
+    size = max(1, round(lines_per_second / rps))
+    n = max(1, round(rps * seconds))
+    result = Freshness(lines_per_second, seconds, size, drain_timeout=drain_timeout)
+    rng = random.Random(seed)
+    bodies = [probe_report(i, size, ds, rng, PROBES) for i in range(n)]
+    probes: dict[str, _Probe] = {p: _Probe() for p in ds.probes[:PROBES]}
+    upload_times: list[float] = []
+    poll_times: list[float] = []
+    analytics, sellthrough = cluster.url("analytics"), cluster.url("sellthrough")
+    limits = httpx.Limits(max_connections=200)
+    async with httpx.AsyncClient(timeout=60, limits=limits) as client:
+
+        async def poll(partner: str) -> None:
+            probe = probes[partner]
+            while probe.targets:
+                asked = time.monotonic()
+                units = await _units(client, analytics, partner)
+                seen = time.monotonic()
+                poll_times.append(seen - asked)
+                for target in [t for t in probe.targets if units is not None and t.units <= units]:
+                    probe.targets.remove(target)
+                    result.latencies.append(seen - target.sent_at)
+                    if progress:
+                        progress("freshness", len(result.latencies), n)
+                await asyncio.sleep(max(0.0, POLL_INTERVAL - (seen - asked)))
+            probe.poller = None
+
+        async def send(i: int) -> None:
+            _, partner, body = bodies[i]
+            probe = probes[partner]
+            probe.sent += 1
+            target = _Target(probe.sent, time.monotonic(), i)
+            probe.targets.append(target)
+            if probe.poller is None:
+                probe.poller = asyncio.create_task(poll(partner))
+            try:
+                r = await client.post(
+                    f"{sellthrough}/reports", content=body, headers=CSV, timeout=None
+                )
+                outcome = str(r.status_code)
+                if r.status_code >= 300:
+                    outcome += f" {r.json().get('error', {}).get('code', '')}".rstrip()
+            except httpx.HTTPError as exc:
+                outcome = type(exc).__name__
+            if outcome != "200":
+                result.failed_uploads[outcome] = result.failed_uploads.get(outcome, 0) + 1
+                probe.failed(target)
+                return
+            upload_times.append(time.monotonic() - target.sent_at)
+
+        started = time.monotonic()
+        senders = []
+        for i in range(n):
+            due = started + i / rps
+            await asyncio.sleep(max(0.0, due - time.monotonic()))
+            result.max_send_lag = max(result.max_send_lag, time.monotonic() - due)
+            senders.append(asyncio.create_task(send(i)))
+        await asyncio.gather(*senders)
+        elapsed = time.monotonic() - started
+        result.reports = n
+        result.sent_lines = n * size
+        result.achieved_lines_per_second = len(upload_times) * size / elapsed
+        pollers = [p.poller for p in probes.values() if p.poller is not None]
+        if pollers:
+            await asyncio.wait(pollers, timeout=drain_timeout)
+        result.unresolved = sum(len(p.targets) for p in probes.values())
+        left = [p.poller for p in probes.values() if p.poller is not None]
+        for task in left:
+            task.cancel()
+        await asyncio.gather(*left, return_exceptions=True)
+    result.upload_p50 = _median(upload_times)
+    result.poll_p50 = _median(poll_times)
+    return result
