@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections import Counter
 from collections.abc import Callable, Sequence
-from dataclasses import replace
 from typing import Any
 
 from sqlalchemy.exc import InterfaceError, OperationalError
@@ -53,26 +53,25 @@ class BatchApplier:
         """
         good: list[Envelope] = []
         failed: list[Envelope] = []
+        by_name, serde = self.by_name, self.serde
         for r in records:
-            # aiokafka gives milliseconds (int), a Faust Message seconds (float)
-            ms = round(r.timestamp * 1000) if isinstance(r.timestamp, float) else int(r.timestamp)
-            env = Envelope(
-                r.topic,
-                r.partition,
-                r.offset,
-                r.key,
-                {},
-                ms,
-                tuple(r.headers or ()),
-                r.value,
-            )
+            ts = r.timestamp  # aiokafka gives milliseconds (int), a Faust Message seconds (float)
+            ms = round(ts * 1000) if isinstance(ts, float) else int(ts)
+            topic = by_name[r.topic]
             try:
-                value = await self.serde.decode(self.by_name[r.topic], r.value)
+                value = serde.decode_cached(topic, r.value)
+                if value is None:
+                    value = await serde.decode(topic, r.value)
             except DecodeError as exc:
+                env = Envelope(
+                    r.topic, r.partition, r.offset, r.key, {}, ms, tuple(r.headers or ()), r.value
+                )
                 await self.to_dead_letter(env, f"DECODE_ERROR: {exc}")
                 failed.append(env)
                 continue
-            good.append(replace(env, value=value))
+            good.append(
+                Envelope(r.topic, r.partition, r.offset, r.key, value, ms, r.headers or (), r.value)
+            )
         return good, failed
 
     async def apply(
@@ -97,8 +96,8 @@ class BatchApplier:
                 applied = 0
                 for env in envelopes:
                     applied += await self._apply_one(env)
-        for env in envelopes:
-            metrics.EVENTS_PROCESSED.labels(self.service, env.topic).inc()
+        for topic, count in Counter(env.topic for env in envelopes).items():
+            metrics.EVENTS_PROCESSED.labels(self.service, topic).inc(count)
         if envelopes:
             metrics.observe_applied(self.service, envelopes[-1])
         return applied

@@ -18,7 +18,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from channelstream_common import tracing
+from channelstream_common import telemetry, tracing
 from channelstream_common.events import cloudevent_headers
 from channelstream_common.publisher import EventPublisher, OwnershipError, key_of
 from channelstream_common.topics import Topic
@@ -84,30 +84,29 @@ class Outbox:
             raise DBAPIError.instance(statement, None, exc, psycopg.Error) from exc
 
     async def _rows(self, items: list[tuple[Topic, dict[str, Any]]]) -> list[dict[str, Any]]:
+        serde = self.publisher.serde
         rows = []
         for topic, value in items:
             if topic.owner != self.publisher.service:
                 raise OwnershipError(f"{self.publisher.service} may not write {topic.name}")
             assert topic.value_schema
-            headers = [
-                [k, v.decode()]
-                for k, v in cloudevent_headers(topic.value_schema, value["metadata"])
-            ]
-            parent = tracing.traceparent(value["metadata"])
-            if parent:  # re-attached by the relay, which lets the instrumentation inject it
+            meta = value["metadata"]
+            headers = [[k, v.decode()] for k, v in cloudevent_headers(topic.value_schema, meta)]
+            parent = tracing.traceparent(meta)
+            if parent:
                 headers.append(["traceparent", parent])
             rows.append(
                 {
-                    "topic": topic.full_name(self.publisher.serde.prefix),
+                    "topic": topic.full_name(serde.prefix),
                     "key": key_of(topic, value),
-                    "value": await self.publisher.serde.encode(topic, value),
+                    "value": serde.encode_with(await serde.schema_id(topic), topic, value),
                     "headers": json.dumps(headers),
-                    "event_id": value["metadata"]["event_id"],
+                    "event_id": meta["event_id"],
                 }
             )
         return rows
 
-    async def flush(self, limit: int = 1000) -> int:
+    async def flush(self, limit: int = 5000) -> int:
         """Publish pending rows now; returns how many were published."""
         total = 0
         async with self._lock:
@@ -125,27 +124,32 @@ class Outbox:
                     ).all()
                     if not rows:
                         return total
-                    producer = self.publisher.producer
-                    futures = []
-                    for r in rows:
-                        parent = next((v for k, v in r.headers if k == "traceparent"), None)
-                        with tracing.continuing(parent):
-                            futures.append(
-                                await producer.send(
-                                    r.topic,
-                                    bytes(r.value),
-                                    key=bytes(r.key) if r.key is not None else None,
-                                    headers=[
-                                        (k, v.encode()) for k, v in r.headers if k != "traceparent"
-                                    ],
-                                )
-                            )
+                    futures = [await self._send(r.topic, r.key, r.value, r.headers) for r in rows]
                     await asyncio.gather(*futures)
                     await conn.execute(
                         text("update outbox set published_at = now() where id = any(:ids)"),
                         {"ids": [r.id for r in rows]},
                     )
                 total += len(rows)
+
+    async def _send(
+        self, topic: str, key: bytes | None, value: bytes, headers: list[list[str]]
+    ) -> asyncio.Future[Any]:
+        """A sampled trace is continued through the instrumented send (a producer span that
+        injects its own traceparent); anything else goes out untraced, its traceparent as is."""
+        producer = self.publisher.producer
+        key = bytes(key) if key is not None else None
+        parent = next((v for k, v in headers if k == "traceparent"), None)
+        if parent and tracing.sampled(parent) and telemetry.tracing_configured():
+            with tracing.continuing(parent):
+                kept = [(k, v.encode()) for k, v in headers if k != "traceparent"]
+                return await producer.send(topic, bytes(value), key=key, headers=kept)
+        send = getattr(type(producer).send, "__wrapped__", type(producer).send)
+        encoded = [(k, v.encode()) for k, v in headers]
+        future: asyncio.Future[Any] = await send(
+            producer, topic, bytes(value), key=key, headers=encoded
+        )
+        return future
 
     def kick(self) -> None:
         self._kick.set()

@@ -79,8 +79,10 @@ def setup_tracing(settings: Settings, exporter: SpanExporter | None = None) -> T
 
 
 def setup(settings: Settings) -> None:
+    """Logs always; tracing (provider and instrumentation) only when spans go somewhere."""
     setup_logging(settings)
-    setup_tracing(settings)
+    if settings.otlp_endpoint:
+        setup_tracing(settings)
 
 
 def tracing_configured() -> bool:

@@ -11,35 +11,55 @@ from typing import Any
 from opentelemetry import context, propagate, trace
 from opentelemetry.context import Context
 
+from channelstream_common import telemetry
 from channelstream_common.events import Envelope
 
 tracer = trace.get_tracer("channelstream")
-# event_id -> context of the span that applied it, while a batch is being handled
-_CAUSES: ContextVar[Mapping[str, Context] | None] = ContextVar("channelstream_causes", default=None)
+# event_id -> what caused it, while a batch is being handled: the context of the span that applied
+# it, or (tracing off, or the trace not sampled) the traceparent it arrived with, passed on as is
+_CAUSES: ContextVar[Mapping[str, Context | str] | None] = ContextVar(
+    "channelstream_causes", default=None
+)
 
 
-def extract(headers: Iterable[tuple[str, bytes]]) -> Context:
-    carrier = {k: v.decode(errors="replace") for k, v in headers if k == "traceparent"}
-    return propagate.extract(carrier)
+def header(headers: Iterable[tuple[str, bytes]]) -> str | None:
+    for k, v in headers:
+        if k == "traceparent":
+            return v.decode(errors="replace")
+    return None
+
+
+def sampled(traceparent_value: str) -> bool:
+    return traceparent_value.endswith("-01")
 
 
 def traceparent(metadata: Mapping[str, Any]) -> str | None:
     """The traceparent for an event: its cause's span if it has one being applied, else the
     current span (an HTTP request, say)."""
-    ctx = (_CAUSES.get() or {}).get(str(metadata.get("causation_id") or ""))
+    cause = (_CAUSES.get() or {}).get(str(metadata.get("causation_id") or ""))
+    if isinstance(cause, str):
+        return cause
     carrier: dict[str, str] = {}
-    propagate.inject(carrier, context=ctx)
+    propagate.inject(carrier, context=cause)
     return carrier.get("traceparent")
 
 
 @contextmanager
 def applying(service: str, events: Sequence[Envelope]) -> Iterator[None]:
-    """One short span per applied event, child of the trace the event arrived with."""
-    causes: dict[str, Context] = {}
+    """One short span per applied event whose trace is sampled, child of the trace the event
+    arrived with. Without tracing the traceparents are only passed on (no span is built: at tens
+    of thousands of events a second, per-event spans cost more than the projections)."""
+    recording = telemetry.tracing_configured()
+    causes: dict[str, Context | str] = {}
     for env in events:
+        parent = header(env.headers)
+        if not recording or (parent and not sampled(parent)):
+            if parent:
+                causes[env.event_id] = parent
+            continue
         with tracer.start_as_current_span(
             f"{service} apply {env.topic}",
-            context=extract(env.headers),
+            context=propagate.extract({"traceparent": parent} if parent else {}),
             kind=trace.SpanKind.CONSUMER,
             attributes={
                 "channelstream.service": service,
