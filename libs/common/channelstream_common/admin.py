@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
@@ -30,14 +31,17 @@ async def ensure_topics(
     prefix: str = "",
     topics: Iterable[Topic] = ALL_TOPICS,
     replication_factor: int | None = None,
+    *,
+    security: Mapping[str, Any] | None = None,
 ) -> dict[str, str]:
     """Returns {topic: 'created' | 'ok'}; raises TopicMismatch listing every problem.
 
     Replication defaults to CHANNELSTREAM_TOPIC_REPLICAS (1: the local one-node broker).
+    `security`: kafka_security.client_kwargs(settings).
     """
     replicas = replication_factor or int(os.environ.get("CHANNELSTREAM_TOPIC_REPLICAS", "1"))
     wanted = {t.full_name(prefix): t for t in topics}
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, **(security or {}))
     await admin.start()
     try:
         existing = set(await admin.list_topics())

@@ -7,7 +7,7 @@ Nothing here reads a service database or a side log; every link is event metadat
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
@@ -26,14 +26,22 @@ from channelstream_common.topics import (
 )
 
 
-async def read_topic(bootstrap: str, serde: AvroSerde, topic: Topic) -> list[Envelope]:
-    """Every committed record of a topic, decoded, in partition-then-offset order."""
+async def read_topic(
+    bootstrap: str,
+    serde: AvroSerde,
+    topic: Topic,
+    *,
+    security: Mapping[str, Any] | None = None,
+) -> list[Envelope]:
+    """Every committed record of a topic, decoded, in partition-then-offset order.
+    `security`: kafka_security.client_kwargs(settings)."""
     name = topic.full_name(serde.prefix)
     consumer = AIOKafkaConsumer(
         bootstrap_servers=bootstrap,
         enable_auto_commit=False,
         isolation_level="read_committed",
         max_partition_fetch_bytes=8 * 1024 * 1024,
+        **(security or {}),
     )
     await consumer.start()
     out: list[Envelope] = []
@@ -85,14 +93,16 @@ class History:
     lines: list[Envelope] = field(default_factory=list)
 
     @classmethod
-    async def load(cls, bootstrap: str, serde: AvroSerde) -> History:
+    async def load(
+        cls, bootstrap: str, serde: AvroSerde, *, security: Mapping[str, Any] | None = None
+    ) -> History:
+        async def read(topic: Topic) -> list[Envelope]:
+            return await read_topic(bootstrap, serde, topic, security=security)
+
         h = cls()
-        h.accruals = await read_topic(bootstrap, serde, REBATE_ACCRUED)
-        h.lines = await read_topic(bootstrap, serde, SELL_THROUGH_REPORTED)
-        others = [
-            *await read_topic(bootstrap, serde, DEAL_REGISTERED),
-            *await read_topic(bootstrap, serde, SELL_THROUGH_SUBMITTED),
-        ]
+        h.accruals = await read(REBATE_ACCRUED)
+        h.lines = await read(SELL_THROUGH_REPORTED)
+        others = [*await read(DEAL_REGISTERED), *await read(SELL_THROUGH_SUBMITTED)]
         for env in [*h.accruals, *h.lines, *others]:
             h.by_event_id.setdefault(env.event_id, env)
         return h

@@ -8,6 +8,7 @@ from typing import Any
 import faust
 
 from channelstream_common.consumer import BatchApplier
+from channelstream_common.kafka_security import faust_credentials
 from channelstream_common.settings import Settings
 from channelstream_common.topics import Topic
 
@@ -16,6 +17,7 @@ def create_app(settings: Settings, *, app_id: str | None = None, web: bool = Tru
     return faust.App(
         app_id or f"channelstream-{settings.topic_prefix}{settings.service}",
         broker=f"kafka://{settings.kafka_bootstrap}",
+        broker_credentials=faust_credentials(settings),
         key_serializer="raw",
         value_serializer="raw",
         web_enabled=web,

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
@@ -17,10 +18,16 @@ log = logging.getLogger(__name__)
 
 class LagMonitor:
     def __init__(
-        self, service: str, bootstrap: str, stores: Sequence[tuple[ProjectionStore, list[str]]]
+        self,
+        service: str,
+        bootstrap: str,
+        stores: Sequence[tuple[ProjectionStore, list[str]]],
+        *,
+        security: Mapping[str, Any] | None = None,
     ) -> None:
         self.service = service
         self.bootstrap = bootstrap
+        self.security = dict(security or {})
         self.stores = stores
         self.targets: dict[TopicPartition, int] | None = None  # log ends seen at start-up
         self.caught_up = not stores
@@ -57,7 +64,9 @@ class LagMonitor:
             try:
                 if self._consumer is None:
                     self._consumer = AIOKafkaConsumer(
-                        bootstrap_servers=self.bootstrap, enable_auto_commit=False
+                        bootstrap_servers=self.bootstrap,
+                        enable_auto_commit=False,
+                        **self.security,
                     )
                     await self._consumer.start()
                     await self._consumer.topics()

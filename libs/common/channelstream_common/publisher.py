@@ -6,7 +6,7 @@ The OpenTelemetry aiokafka instrumentation (see telemetry.setup) adds `tracepare
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Iterable, Mapping
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -39,7 +39,9 @@ class EventPublisher:
         *,
         transactional_id: str | None = None,
         linger_ms: int = 5,
+        security: Mapping[str, Any] | None = None,
     ) -> None:
+        """`security`: kafka_security.client_kwargs(settings) (SASL, TLS); None = PLAINTEXT."""
         self.serde = serde
         self.service = service
         self.producer = AIOKafkaProducer(
@@ -49,6 +51,7 @@ class EventPublisher:
             linger_ms=linger_ms,
             max_batch_size=256 * 1024,
             transactional_id=transactional_id,
+            **(security or {}),
         )
 
     async def start(self) -> None:

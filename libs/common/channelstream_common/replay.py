@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from channelstream_common.consumer import BatchApplier
 from channelstream_common.events import Envelope
+from channelstream_common.kafka_security import client_kwargs
 from channelstream_common.projection import ProjectionStore
 from channelstream_common.runtime import Runtime
 
@@ -85,6 +86,7 @@ async def rebuild(
         max_partition_fetch_bytes=8 * 1024 * 1024,
         fetch_max_bytes=64 * 1024 * 1024,
         isolation_level="read_committed",
+        **client_kwargs(rt.settings),
     )
     await consumer.start()
     keep = None

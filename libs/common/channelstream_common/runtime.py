@@ -18,6 +18,7 @@ from channelstream_common import metrics, migrations, telemetry
 from channelstream_common.consumer import BatchApplier
 from channelstream_common.db import make_engine
 from channelstream_common.faust_app import create_app, projection_agent
+from channelstream_common.kafka_security import client_kwargs
 from channelstream_common.lag import LagMonitor
 from channelstream_common.projection import Handler, ProjectionStore
 from channelstream_common.publisher import EventPublisher
@@ -98,7 +99,12 @@ class Runtime:
         """Start publisher and the Faust app (consumers + web) in the running loop."""
         await self.publisher.start()
         await self.app.start()
-        self.lag = LagMonitor(self.service, self.settings.kafka_bootstrap, self._stores)
+        self.lag = LagMonitor(
+            self.service,
+            self.settings.kafka_bootstrap,
+            self._stores,
+            security=client_kwargs(self.settings),
+        )
         self.lag.start()
         self._started = True
 
@@ -139,7 +145,9 @@ def build_runtime(settings: Settings, *, migrations_dir: Path | None = None) -> 
         app=create_app(settings),
         engine=make_engine(settings.database_url),
         serde=serde,
-        publisher=EventPublisher(settings.kafka_bootstrap, serde, settings.service),
+        publisher=EventPublisher(
+            settings.kafka_bootstrap, serde, settings.service, security=client_kwargs(settings)
+        ),
         migrations_dir=migrations_dir,
     )
     _health_routes(runtime)

@@ -32,6 +32,13 @@ class Settings:
     otlp_endpoint: str = ""
     log_level: str = "INFO"
     log_json: bool = True
+    # Kafka client security; channelstream_common.kafka_security turns these into client options
+    kafka_security_protocol: str = "PLAINTEXT"
+    kafka_sasl_mechanism: str = ""
+    kafka_sasl_username: str = ""
+    kafka_sasl_password: str = field(default="", repr=False)
+    kafka_sasl_password_file: str = ""
+    kafka_ssl_cafile: str = ""
     extra: dict[str, str] = field(default_factory=dict)
 
     @classmethod
@@ -49,6 +56,12 @@ class Settings:
             otlp_endpoint=_env("OTLP_ENDPOINT", ""),
             log_level=_env("LOG_LEVEL", "INFO"),
             log_json=_env("LOG_JSON", "true").lower() in ("1", "true", "yes"),
+            kafka_security_protocol=_env("KAFKA_SECURITY_PROTOCOL", "PLAINTEXT"),
+            kafka_sasl_mechanism=_env("KAFKA_SASL_MECHANISM", ""),
+            kafka_sasl_username=_env("KAFKA_SASL_USERNAME", ""),
+            kafka_sasl_password=_env("KAFKA_SASL_PASSWORD", ""),
+            kafka_sasl_password_file=_env("KAFKA_SASL_PASSWORD_FILE", ""),
+            kafka_ssl_cafile=_env("KAFKA_SSL_CAFILE", ""),
             extra={
                 k[len(prefix) :].lower(): v for k, v in os.environ.items() if k.startswith(prefix)
             },

@@ -8,6 +8,7 @@ from typing import Any
 
 import typer
 from channelstream_common import audit
+from channelstream_common.kafka_security import client_kwargs
 from channelstream_common.serde import AvroSerde
 from channelstream_common.settings import Settings
 from rich.table import Table
@@ -20,9 +21,8 @@ app = typer.Typer(no_args_is_help=True)
 def _history() -> audit.History:
     s = Settings.from_env("cli")
     with console.status("reading the event history from Kafka..."):
-        return asyncio.run(
-            audit.History.load(s.kafka_bootstrap, AvroSerde(s.schema_registry_url, s.topic_prefix))
-        )
+        serde = AvroSerde(s.schema_registry_url, s.topic_prefix)
+        return asyncio.run(audit.History.load(s.kafka_bootstrap, serde, security=client_kwargs(s)))
 
 
 def _source_text(chain: dict[str, Any]) -> str:

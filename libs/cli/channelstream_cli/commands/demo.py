@@ -12,6 +12,7 @@ from typing import Any
 
 import typer
 from channelstream_common.admin import ensure_topics, register_schemas
+from channelstream_common.kafka_security import client_kwargs
 from channelstream_common.serde import AvroSerde
 from channelstream_common.settings import Settings
 from rich.table import Table
@@ -35,7 +36,7 @@ def _provision() -> None:
     s = Settings.from_env("cli")
 
     async def run() -> None:
-        await ensure_topics(s.kafka_bootstrap, s.topic_prefix)
+        await ensure_topics(s.kafka_bootstrap, s.topic_prefix, security=client_kwargs(s))
         await register_schemas(AvroSerde(s.schema_registry_url, s.topic_prefix))
 
     asyncio.run(run())

@@ -6,6 +6,7 @@ import asyncio
 
 import typer
 from channelstream_common.admin import TopicMismatch, ensure_topics, register_schemas
+from channelstream_common.kafka_security import client_kwargs
 from channelstream_common.serde import AvroSerde
 from channelstream_common.settings import Settings
 from channelstream_common.topics import ALL_TOPICS
@@ -21,7 +22,9 @@ def ensure() -> None:
     settings = Settings.from_env("cli")
 
     async def run() -> dict[str, str]:
-        result = await ensure_topics(settings.kafka_bootstrap, settings.topic_prefix)
+        result = await ensure_topics(
+            settings.kafka_bootstrap, settings.topic_prefix, security=client_kwargs(settings)
+        )
         ids = await register_schemas(AvroSerde(settings.schema_registry_url, settings.topic_prefix))
         return {name: f"{state}, schema id {ids.get(name, '-')}" for name, state in result.items()}
 
