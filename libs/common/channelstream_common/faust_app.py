@@ -1,16 +1,12 @@
-"""The Faust app factory: raw (bytes) serializers, our Avro serde, batched projection agents."""
+"""The Faust app factory. Faust serves each service's HTTP API and owns its lifecycle; the
+projections are fed by channelstream_common.stream (why: see there)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any
-
 import faust
 
-from channelstream_common.consumer import BatchApplier
 from channelstream_common.kafka_security import faust_credentials
 from channelstream_common.settings import Settings
-from channelstream_common.topics import Topic
 
 
 def create_app(settings: Settings, *, app_id: str | None = None, web: bool = True) -> faust.App:
@@ -36,26 +32,3 @@ def create_app(settings: Settings, *, app_id: str | None = None, web: bool = Tru
         autodiscover=False,
         datadir=f"/tmp/faust-{settings.topic_prefix}{settings.service}",
     )
-
-
-def projection_agent(
-    app: faust.App,
-    applier: BatchApplier,
-    topics: Sequence[Topic],
-    *,
-    name: str,
-    batch: int = 2000,
-    within: float = 0.05,
-) -> Any:
-    """One agent that consumes `topics` and applies them to the projection in batches."""
-    channel = app.topic(
-        *[t.full_name(applier.serde.prefix) for t in topics],
-        key_serializer="raw",
-        value_serializer="raw",
-    )
-
-    async def consume(stream: Any) -> None:
-        async for events in stream.take_events(batch, within):
-            await applier.apply([e.message for e in events])
-
-    return app.agent(channel, name=name)(consume)

@@ -1,5 +1,5 @@
 """What every service is made of, built in one place by its bootstrap: settings, database engine,
-serde, publisher, the Faust app with health and metrics endpoints."""
+serde, publisher, the projection stream, the Faust app serving HTTP with health and metrics."""
 
 from __future__ import annotations
 
@@ -17,13 +17,14 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from channelstream_common import metrics, migrations, telemetry
 from channelstream_common.consumer import BatchApplier
 from channelstream_common.db import make_engine
-from channelstream_common.faust_app import create_app, projection_agent
+from channelstream_common.faust_app import create_app
 from channelstream_common.kafka_security import client_kwargs
 from channelstream_common.lag import LagMonitor
 from channelstream_common.projection import Handler, ProjectionStore
 from channelstream_common.publisher import EventPublisher
 from channelstream_common.serde import AvroSerde
 from channelstream_common.settings import Settings
+from channelstream_common.stream import ProjectionStream
 from channelstream_common.topics import Topic
 
 ReadyCheck = Callable[[], Awaitable[bool]]
@@ -46,11 +47,11 @@ class Runtime:
     engine: AsyncEngine
     serde: AvroSerde
     publisher: EventPublisher
+    stream: ProjectionStream
     ready_checks: list[ReadyCheck] = field(default_factory=list)
     projections: list[ProjectionSpec] = field(default_factory=list)
     migrations_dir: Path | None = None
     _started: bool = False
-    _stores: list[tuple[ProjectionStore, list[str]]] = field(default_factory=list)
     lag: LagMonitor | None = None
 
     @property
@@ -63,46 +64,27 @@ class Runtime:
         topics: Sequence[Topic],
         handler: Handler,
         *,
-        batch: int = 2000,
         tables: Sequence[str] = (),
     ) -> ProjectionStore:
-        """A Faust agent applying `topics` to `handler` in batches, positions in the same tx.
+        """Apply `topics` to `handler` in batches, positions in the same transaction.
 
         `tables` names the tables this projection alone writes; replays compare them.
         """
         self.projections.append(ProjectionSpec(name, tuple(topics), handler, tuple(tables)))
         store = ProjectionStore(self.engine, name)
-        self._stores.append((store, [t.full_name(self.serde.prefix) for t in topics]))
         applier = BatchApplier(self.service, store, handler, self.serde, topics, self.publisher)
-        projection_agent(self.app, applier, topics, name=f"{self.service}.{name}", batch=batch)
+        self.stream.add(applier, [t.full_name(self.serde.prefix) for t in topics])
         return store
 
-    async def seek_to_applied(self, sender: Any, assigned: set[Any], **kwargs: Any) -> None:
-        """Resume each assigned partition after the last event the DATABASE applied.
-
-        The consumer group's committed offsets are only a hint: a fresh or rebuilt database
-        must see the log from its own position, and a redelivery below it is a no-op anyway.
-        """
-        applied: dict[tuple[str, int], int] = {}
-        for store, topics in self._stores:
-            positions = await store.positions()
-            for tp in assigned:
-                if tp.topic in topics:
-                    nxt = positions.get((tp.topic, tp.partition), -1) + 1
-                    key = (tp.topic, tp.partition)
-                    applied[key] = min(applied.get(key, nxt), nxt)
-        for tp in assigned:
-            if (tp.topic, tp.partition) in applied:
-                await self.app.consumer.seek(tp, applied[(tp.topic, tp.partition)])
-
     async def start(self) -> None:
-        """Start publisher and the Faust app (consumers + web) in the running loop."""
+        """Start publisher, projection stream and the Faust app (web) in the running loop."""
         await self.publisher.start()
+        await self.stream.start()
         await self.app.start()
         self.lag = LagMonitor(
             self.service,
             self.settings.kafka_bootstrap,
-            self._stores,
+            self.stream.stores,
             security=client_kwargs(self.settings),
         )
         self.lag.start()
@@ -112,6 +94,7 @@ class Runtime:
         if self._started:
             if self.lag:
                 await self.lag.stop()
+            await self.stream.stop()
             await self.app.stop()
             await self.publisher.stop()
             await self.engine.dispose()
@@ -148,6 +131,11 @@ def build_runtime(settings: Settings, *, migrations_dir: Path | None = None) -> 
         publisher=EventPublisher(
             settings.kafka_bootstrap, serde, settings.service, security=client_kwargs(settings)
         ),
+        stream=ProjectionStream(
+            f"channelstream-{settings.topic_prefix}{settings.service}",
+            settings.kafka_bootstrap,
+            security=client_kwargs(settings),
+        ),
         migrations_dir=migrations_dir,
     )
     _health_routes(runtime)
@@ -159,7 +147,6 @@ def build_runtime(settings: Settings, *, migrations_dir: Path | None = None) -> 
 
         middleware = create_aiohttp_middleware(trace.get_tracer_provider())
         runtime.app.web.web_app.middlewares.append(middleware)  # type: ignore[attr-defined]
-    runtime.app.on_partitions_assigned.connect(runtime.seek_to_applied)  # type: ignore[arg-type]
     return runtime
 
 
