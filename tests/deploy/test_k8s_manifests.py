@@ -18,6 +18,7 @@ import yaml
 from channelstream_cli.client import DEFAULT_PORTS
 from channelstream_common import k8s_manifests, migrations
 from channelstream_common.faust_app import create_app
+from channelstream_common.kafka_security import resolve
 from channelstream_common.settings import Settings
 from channelstream_common.topics import ALL_TOPICS, EVENT_TOPICS, EXTERNAL
 
@@ -30,10 +31,23 @@ CUSTOM_KINDS = {
     ("kafka.strimzi.io/v1", "KafkaTopic"),
     ("kafka.strimzi.io/v1", "KafkaUser"),
     ("keda.sh/v1alpha1", "ScaledObject"),
+    ("keda.sh/v1alpha1", "TriggerAuthentication"),
 }
-# the ScaledObject CRD of KEDA v2.21.0, verbatim from the Go module github.com/kedacore/keda/v2
-KEDA_CRD = REPO / "tests" / "deploy" / "schemas" / "keda.sh_scaledobjects.yaml"
-KEDA_CRD_SHA256 = "af35555862a83933b074af14ad439c4b4ceabaf4daa3e9338e9b23e36d308d80"
+# CRDs of KEDA v2.21.0, verbatim from the Go module github.com/kedacore/keda/v2 (config/crd/bases)
+KEDA_CRDS = {
+    "ScaledObject": (
+        REPO / "tests" / "deploy" / "schemas" / "keda.sh_scaledobjects.yaml",
+        "af35555862a83933b074af14ad439c4b4ceabaf4daa3e9338e9b23e36d308d80",
+    ),
+    "TriggerAuthentication": (
+        REPO / "tests" / "deploy" / "schemas" / "keda.sh_triggerauthentications.yaml",
+        "ed59ab37b2fa9a18119484a3dbd849b0b18ed25e1aea91d9f1305d4da2215bd8",
+    ),
+}
+# the Strimzi cluster CA (copied into the application namespace, see deploy/k8s/README.md)
+CLUSTER_CA = (f"{k8s_manifests.CLUSTER}-cluster-ca-cert", "ca.crt")
+# KEDA's kafka scaler names the SASL mechanisms its own way
+KEDA_SASL = {"PLAIN": "plaintext", "SCRAM-SHA-256": "scram_sha256", "SCRAM-SHA-512": "scram_sha512"}
 # Strimzi's published CRDs are not in any package registry; their enums, from the v1 API docs
 STRIMZI_ACL_RESOURCES = {"topic", "group", "cluster", "transactionalId"}
 STRIMZI_ACL_OPERATIONS = {
@@ -225,17 +239,24 @@ def _strict(schema: Any) -> Any:
     return schema
 
 
+@pytest.mark.parametrize("kind", sorted(KEDA_CRDS))
 @pytest.mark.parametrize("overlay", OVERLAYS)
-def test_scaled_objects_match_the_keda_crd(rendered: dict[str, list[Doc]], overlay: str) -> None:
-    raw = KEDA_CRD.read_bytes()
-    assert hashlib.sha256(raw).hexdigest() == KEDA_CRD_SHA256, "vendored KEDA CRD was edited"
+def test_keda_resources_match_the_keda_crds(
+    rendered: dict[str, list[Doc]], overlay: str, kind: str
+) -> None:
+    path, sha256 = KEDA_CRDS[kind]
+    raw = path.read_bytes()
+    assert hashlib.sha256(raw).hexdigest() == sha256, f"vendored KEDA CRD {path.name} was edited"
     crd = yaml.safe_load(raw)
+    assert crd["spec"]["names"]["kind"] == kind
     (served,) = [v for v in crd["spec"]["versions"] if v["name"] == "v1alpha1"]
     schema = _strict(copy.deepcopy(served["schema"]["openAPIV3Schema"]))
     validator = jsonschema.Draft4Validator(schema)
-    for doc in of_kind(rendered[overlay], "ScaledObject"):
+    docs = of_kind(rendered[overlay], kind)
+    assert len(docs) == len(SERVICES)
+    for doc in docs:
         errors = [f"{'.'.join(map(str, e.path))}: {e.message}" for e in validator.iter_errors(doc)]
-        assert not errors, f"ScaledObject/{doc['metadata']['name']}: {errors}"
+        assert not errors, f"{kind}/{doc['metadata']['name']}: {errors}"
 
 
 # -- per service --------------------------------------------------------------------------------
@@ -482,6 +503,72 @@ def test_provisioning_job(rendered: dict[str, list[Doc]], overlay: str) -> None:
     assert selects(policy["podSelector"]["matchLabels"], job_labels["labels"])
     assert "ingress" not in policy
     assert {namespace for namespace, _ in _egress(policy)} == {"kafka", "kube-system"}
+
+
+def kafka_client_auth(docs: list[Doc], workload: Doc, user: str) -> dict[str, Any]:
+    """Checks that a workload's Kafka clients log in as KafkaUser `user` over SASL_SSL with the
+    password from that user's Secret and the cluster CA mounted as a file; returns its env."""
+    spec = pod_spec(workload)
+    (container,) = spec["containers"]
+    env = container_env(docs, container)
+    kafka_user = find(docs, "KafkaUser", user)
+    assert kafka_user["spec"]["authentication"] == {"type": "scram-sha-512"}
+    assert env["CHANNELSTREAM_KAFKA_SECURITY_PROTOCOL"] == "SASL_SSL"
+    assert env["CHANNELSTREAM_KAFKA_SASL_MECHANISM"] == "SCRAM-SHA-512"
+    assert env["CHANNELSTREAM_KAFKA_SASL_USERNAME"] == user
+    password = {"secretKeyRef": {"name": user, "key": "password"}}
+    assert env["CHANNELSTREAM_KAFKA_SASL_PASSWORD"] == password
+    cafile = Path(env["CHANNELSTREAM_KAFKA_SSL_CAFILE"])
+    (mount,) = [m for m in container["volumeMounts"] if Path(m["mountPath"]) == cafile.parent]
+    assert mount.get("readOnly") is True
+    (volume,) = [v for v in spec["volumes"] if v["name"] == mount["name"]]
+    assert volume["secret"]["secretName"] == CLUSTER_CA[0]
+    assert volume["secret"]["items"] == [{"key": CLUSTER_CA[1], "path": cafile.name}]
+    # and the code accepts the combination
+    plain = {k: v for k, v in env.items() if isinstance(v, str)}
+    with pytest.MonkeyPatch.context() as mp:
+        for key, value in {**plain, "CHANNELSTREAM_KAFKA_SASL_PASSWORD": "from-secret"}.items():
+            mp.setenv(key, value)
+        security = resolve(Settings.from_env("cli"))
+    assert (security.protocol, security.username) == ("SASL_SSL", user)
+    return env
+
+
+@pytest.mark.parametrize("service", SERVICES)
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_service_authenticates_to_kafka_as_its_kafka_user(
+    rendered: dict[str, list[Doc]], overlay: str, service: str
+) -> None:
+    docs = rendered[overlay]
+    deployment = find(docs, "Deployment", service)
+    env = kafka_client_auth(docs, deployment, k8s_manifests.user_name(service))
+    # KEDA reads the group's lag with the same credentials
+    (trigger,) = find(docs, "ScaledObject", service)["spec"]["triggers"]
+    assert trigger["metadata"]["sasl"] == KEDA_SASL[env["CHANNELSTREAM_KAFKA_SASL_MECHANISM"]]
+    assert trigger["metadata"]["tls"] == "enable"
+    auth = find(docs, "TriggerAuthentication", trigger["authenticationRef"]["name"])["spec"]
+    (container,) = pod_spec(deployment)["containers"]
+    assert auth["env"] == [
+        {
+            "parameter": "username",
+            "name": "CHANNELSTREAM_KAFKA_SASL_USERNAME",
+            "containerName": container["name"],
+        }
+    ]
+    password = env["CHANNELSTREAM_KAFKA_SASL_PASSWORD"]["secretKeyRef"]
+    assert auth["secretTargetRef"] == [
+        {"parameter": "password", **password},
+        {"parameter": "ca", "name": CLUSTER_CA[0], "key": CLUSTER_CA[1]},
+    ]
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_provisioning_job_authenticates_as_the_cli_user(
+    rendered: dict[str, list[Doc]], overlay: str
+) -> None:
+    docs = rendered[overlay]
+    job = find(docs, "Job", "channelstream-provision")
+    kafka_client_auth(docs, job, k8s_manifests.CLI_USER)
 
 
 def test_overlays_differ_only_where_intended(rendered: dict[str, list[Doc]]) -> None:
