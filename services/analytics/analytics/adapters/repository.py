@@ -1,122 +1,171 @@
 """analytics' database: fact inserts and inventory refresh (projection side), and reads of the
-`bi` views (query side). Every write is one batched statement per table."""
+`bi` views (query side). Every write is one set-based statement per table and batch, with
+statement texts built once at import."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Table, TextClause, text
-from sqlalchemy.dialects import postgresql
-from sqlalchemy.dialects.postgresql import ARRAY
-from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy import Table, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from analytics.adapters.tables import inventory_positions
+from analytics.adapters import bulk
+from analytics.adapters.tables import FACT_TABLES, sell_in_shipments, sell_through_lines
 
 Row = dict[str, Any]
+FactRow = tuple[Any, ...]  # in the order of its table's columns
 
-POSITION_INPUTS = text(
-    """
-    with as_of as (
-        select d as distributor_id,
-               (select max(sold_on) from sell_through_lines where distributor_id = d) as as_of
-        from unnest(cast(:distributors as text[])) as d
-    ), recent as (
-        select l.distributor_id, l.sku, sum(l.quantity) as units
-        from sell_through_lines l join as_of a using (distributor_id)
-        where l.sold_on between a.as_of - :days_before and a.as_of
-        group by 1, 2
-    )
-    select p.distributor_id, p.sku, p.sell_in_units, p.sell_through_units,
-           coalesce(recent.units, 0) as units_in_window, a.as_of
-    from inventory_positions p join as_of a using (distributor_id)
-    left join recent using (distributor_id, sku)
-    order by p.distributor_id, p.sku
-    """
-)
-ADD_TO_POSITIONS = text(
-    """
+STAGING = {t: bulk.Staging.of(t) for t in FACT_TABLES}
+INVENTORY_FACTS = (sell_through_lines, sell_in_shipments)
+_LINES, _SHIPMENTS = STAGING[sell_through_lines], STAGING[sell_in_shipments]
+
+# The staged lines and shipments that are new (not already in their tables) add their units:
+# to the daily buckets, to the positions' sums, and to the distributors' last day (as_of).
+# Sums and maximum commute, so arrival order does not matter. Returns the touched positions
+# (distributor, SKU) and, with a null SKU, the distributors whose as_of moved: all of their
+# positions have a new window.
+ADD_INVENTORY = f"""
+with new_lines as (
+    {_LINES.insert(("distributor_id", "sku", "quantity", "sold_on"))}
+), new_shipments as (
+    {_SHIPMENTS.insert(("distributor_id", "sku", "quantity"))}
+), daily as (
+    insert into sell_through_daily (distributor_id, sku, sold_on, units)
+    select distributor_id, sku, sold_on, sum(quantity) from new_lines group by 1, 2, 3
+    on conflict (distributor_id, sku, sold_on) do update
+        set units = sell_through_daily.units + excluded.units
+), sums as (
     insert into inventory_positions (distributor_id, sku, sell_in_units, sell_through_units,
         on_hand, units_in_window, avg_weekly_units, loading_flag)
-    select d, s, i, t, 0, 0, 0, false
-    from unnest(cast(:d as text[]), cast(:s as text[]), cast(:i as bigint[]),
-                cast(:t as bigint[])) as x(d, s, i, t)
+    select distributor_id, sku, sum(sell_in), sum(sold), 0, 0, 0, false from (
+        select distributor_id, sku, quantity as sell_in, 0 as sold from new_shipments
+        union all
+        select distributor_id, sku, 0, quantity from new_lines
+    ) new group by 1, 2
     on conflict (distributor_id, sku) do update set
         sell_in_units = inventory_positions.sell_in_units + excluded.sell_in_units,
         sell_through_units = inventory_positions.sell_through_units + excluded.sell_through_units
-    """
+    returning distributor_id, sku
+), moved as (
+    insert into distributor_as_of (distributor_id, as_of)
+    select distributor_id, max(sold_on) from new_lines group by 1
+    on conflict (distributor_id) do update set as_of = excluded.as_of
+        where distributor_as_of.as_of < excluded.as_of
+    returning distributor_id
 )
+select distributor_id, sku from sums
+union all
+select distributor_id, null from moved
+"""
+# The positions to recompute, with what the shared arithmetic needs: the stored sums, as_of
+# and the net units of the window, summed from at most 91 daily buckets per position.
+POSITION_INPUTS = """
+with keys as (
+    select k.d, k.s from unnest(%(d)s::text[], %(s)s::text[]) as k(d, s)
+    union
+    select distributor_id, sku from inventory_positions
+    where distributor_id = any(%(moved)s::text[])
+)
+select p.distributor_id, p.sku, p.sell_in_units, p.sell_through_units, a.as_of,
+       coalesce((select sum(b.units) from sell_through_daily b
+                 where b.distributor_id = p.distributor_id and b.sku = p.sku
+                   and b.sold_on between a.as_of - %(back)s::integer and a.as_of), 0)
+           as units_in_window
+from keys join inventory_positions p on p.distributor_id = keys.d and p.sku = keys.s
+left join distributor_as_of a on a.distributor_id = p.distributor_id
+order by p.distributor_id, p.sku
+"""
+POSITION_COLUMNS = (
+    "distributor_id",
+    "sku",
+    "on_hand",
+    "units_in_window",
+    "as_of",
+    "avg_weekly_units",
+    "weeks_of_supply",
+    "loading_flag",
+)
+SAVE_POSITIONS = """
+update inventory_positions p set on_hand = x.on_hand, units_in_window = x.units_in_window,
+    as_of = x.as_of, avg_weekly_units = x.avg_weekly_units,
+    weeks_of_supply = x.weeks_of_supply, loading_flag = x.loading_flag
+from unnest(%s::text[], %s::text[], %s::bigint[], %s::bigint[], %s::date[], %s::numeric[],
+            %s::numeric[], %s::boolean[])
+    as x(distributor_id, sku, on_hand, units_in_window, as_of, avg_weekly_units,
+         weeks_of_supply, loading_flag)
+where p.distributor_id = x.distributor_id and p.sku = x.sku
+"""
 
 
-def _unnest_insert(table: Table, tail: str) -> TextClause:
-    """insert ... select * from unnest(<one array per column>) <tail>: any number of rows in
-    one statement (bind each column as a list)."""
-    names = ", ".join(c.name for c in table.c)
-    arrays = ", ".join(
-        f"cast(:{c.name} as {c.type.compile(dialect=postgresql.dialect())}[])" for c in table.c
-    )
-    return text(f"insert into {table.name} ({names}) select * from unnest({arrays}) {tail}")
+@dataclass(frozen=True)
+class PositionInputs:
+    distributor_id: str
+    sku: str
+    sell_in_units: int
+    sell_through_units: int
+    as_of: date | None
+    units_in_window: int
 
 
-def _columns(table: Table, rows: Sequence[Row]) -> dict[str, list[Any]]:
-    return {c.name: [row[c.name] for row in rows] for c in table.c}
+@dataclass(frozen=True)
+class Touched:
+    """Positions whose sums changed, and distributors whose as_of moved."""
+
+    positions: tuple[tuple[str, str], ...] = ()
+    moved: tuple[str, ...] = ()
+
+    def __bool__(self) -> bool:
+        return bool(self.positions or self.moved)
 
 
-async def insert_facts(
-    conn: AsyncConnection, table: Table, rows: Sequence[Row], returning: Sequence[str] = ()
-) -> list[Row]:
-    """Insert, skipping rows whose natural key or event id is already there; returns the
-    `returning` columns of the rows that were new."""
-    if not rows:
-        return []
-    if any(isinstance(c.type, ARRAY) for c in table.c):  # unnest would flatten nested arrays
-        await conn.execute(pg_insert(table).on_conflict_do_nothing(), list(rows))
-        return []
-    back = f" returning {', '.join(returning)}" if returning else ""
-    stmt = _unnest_insert(table, f"on conflict do nothing{back}")
-    result = await conn.execute(stmt, _columns(table, rows))
-    return [dict(r._mapping) for r in result] if returning else []
-
-
-async def add_to_positions(
-    conn: AsyncConnection, sums: Mapping[tuple[str, str], tuple[int, int]]
-) -> None:
-    """sums: (distributor_id, sku) -> (sell-in units, sell-through units) to add."""
-    keys = sorted(sums)
-    await conn.execute(
-        ADD_TO_POSITIONS,
-        {
-            "d": [d for d, _ in keys],
-            "s": [s for _, s in keys],
-            "i": [sums[k][0] for k in keys],
-            "t": [sums[k][1] for k in keys],
-        },
+async def insert_facts(conn: AsyncConnection, facts: Mapping[Table, Sequence[FactRow]]) -> Touched:
+    """Insert every table's rows (one COPY and one insert per table), skipping rows whose
+    natural key or event id is already there; new lines and shipments add their units."""
+    present = [t for t in FACT_TABLES if facts.get(t)]
+    if not present:
+        return Touched()
+    inventory = any(t in INVENTORY_FACTS for t in present)
+    staged = set(present) | (set(INVENTORY_FACTS) if inventory else set())
+    await bulk.run(conn, "; ".join(STAGING[t].create for t in FACT_TABLES if t in staged))
+    for table in present:
+        await bulk.stage(conn, STAGING[table], facts[table])
+    plain = [STAGING[t].insert() for t in present if t not in INVENTORY_FACTS]
+    if plain:
+        await bulk.run(conn, "; ".join(plain))
+    if not inventory:
+        return Touched()
+    rows = await bulk.fetch(conn, ADD_INVENTORY)
+    return Touched(
+        tuple(sorted((d, s) for d, s in rows if s is not None)),
+        tuple(sorted(d for d, s in rows if s is None)),
     )
 
 
 async def position_inputs(
-    conn: AsyncConnection, distributors: Sequence[str], days_before: int
-) -> list[Row]:
-    """Every position of the distributors: stored sums, as_of and net units in the window."""
-    result = await conn.execute(
-        POSITION_INPUTS, {"distributors": list(distributors), "days_before": days_before}
+    conn: AsyncConnection, touched: Touched, days_before: int
+) -> list[PositionInputs]:
+    """The touched positions and every position of a distributor whose as_of moved."""
+    rows = await bulk.fetch(
+        conn,
+        POSITION_INPUTS,
+        {
+            "d": [d for d, _ in touched.positions],
+            "s": [s for _, s in touched.positions],
+            "moved": list(touched.moved),
+            "back": days_before,
+        },
     )
-    return [dict(r._mapping) for r in result]
+    return [PositionInputs(d, s, int(i), int(t), a, int(w)) for d, s, i, t, a, w in rows]
 
 
 async def save_positions(conn: AsyncConnection, rows: Sequence[Row]) -> None:
-    if not rows:
-        return
-    keys = ("distributor_id", "sku")
-    changed = ", ".join(
-        f"{c.name} = excluded.{c.name}" for c in inventory_positions.c if c.name not in keys
-    )
-    upsert = f"on conflict ({', '.join(keys)}) do update set {changed}"
-    stmt = _unnest_insert(inventory_positions, upsert)
-    await conn.execute(stmt, _columns(inventory_positions, rows))
+    """The computed columns of existing positions (their sums were added before)."""
+    if rows:
+        await bulk.run(conn, SAVE_POSITIONS, [[r[c] for r in rows] for c in POSITION_COLUMNS])
 
 
 class Views:

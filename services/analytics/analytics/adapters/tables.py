@@ -136,6 +136,25 @@ inventory_positions = Table(
     Column("loading_flag", Boolean, nullable=False),
 )
 
+# net units sold through per distributor x SKU x day: the inventory window (91 days) of a
+# position is a sum of at most 91 of these rows, however many lines there are
+sell_through_daily = Table(
+    "sell_through_daily",
+    metadata,
+    Column("distributor_id", Text, primary_key=True),
+    Column("sku", Text, primary_key=True),
+    Column("sold_on", Date, primary_key=True),
+    Column("units", BigInteger, nullable=False),
+)
+
+# the last day with a sell-through line per distributor: the end of its inventory window
+distributor_as_of = Table(
+    "distributor_as_of",
+    metadata,
+    Column("distributor_id", Text, primary_key=True),
+    Column("as_of", Date, nullable=False),
+)
+
 FACT_TABLES = (
     partners,
     sell_through_lines,
@@ -145,3 +164,6 @@ FACT_TABLES = (
     sell_through_rejections,
     rebate_accruals,
 )
+
+# what the facts projection writes besides the facts (replays compare these too)
+INVENTORY_TABLES = (inventory_positions, sell_through_daily, distributor_as_of)

@@ -60,6 +60,8 @@ FACT_TABLES = (
     "sell_through_rejections",
     "rebate_accruals",
     "inventory_positions",
+    "sell_through_daily",
+    "distributor_as_of",
 )
 
 

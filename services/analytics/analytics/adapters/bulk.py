@@ -1,0 +1,135 @@
+"""Bulk SQL straight on the psycopg connection of a SQLAlchemy transaction: binary `COPY` of a
+batch's rows into a session temp table (a row costs a fraction of what a value of a bound
+array does), then set-based statements from it. Every statement text is built once, at import.
+
+Errors surface as SQLAlchemy's (an outage as OperationalError, so the batch is retried; a bad
+row as e.g. IntegrityError, so the batch is retried event by event), as they would via text().
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import psycopg
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Date,
+    Integer,
+    Numeric,
+    Table,
+    Text,
+)
+from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+# PostgreSQL type of each column type used in analytics' tables, for binary COPY
+_PG_TYPES: tuple[tuple[type, str], ...] = (
+    (BigInteger, "int8"),  # before Integer: BigInteger is a subclass of it
+    (Integer, "int4"),
+    (Numeric, "numeric"),
+    (Date, "date"),
+    (Boolean, "bool"),
+    (Text, "text"),
+)
+
+
+def pg_type(column_type: Any) -> str:
+    if isinstance(column_type, ARRAY):
+        return f"{pg_type(column_type.item_type)}[]"
+    for cls, name in _PG_TYPES:
+        if isinstance(column_type, cls):
+            return name
+    raise TypeError(f"no COPY type for {column_type!r}")
+
+
+@dataclass(frozen=True)
+class Staging:
+    """A table's rows copied into `staged` (a temp table of the same columns, emptied at
+    commit) and inserted from there, skipping rows whose keys are already in the table."""
+
+    table: str
+    columns: tuple[str, ...]
+    types: tuple[str, ...]
+
+    @classmethod
+    def of(cls, table: Table) -> Staging:
+        return cls(
+            table.name,
+            tuple(c.name for c in table.c),
+            tuple(pg_type(c.type) for c in table.c),
+        )
+
+    @property
+    def staged(self) -> str:
+        return f"staged_{self.table}"
+
+    @property
+    def create(self) -> str:
+        return (
+            f"create temp table if not exists {self.staged}"
+            f" (like {self.table}) on commit delete rows"
+        )
+
+    @property
+    def copy(self) -> str:
+        return f"copy {self.staged} ({', '.join(self.columns)}) from stdin (format binary)"
+
+    def insert(self, returning: Sequence[str] = ()) -> str:
+        """Insert the staged rows, in the order they were copied (a temp table is read
+        sequentially, never in parallel), skipping those whose natural key or event id is
+        already there; `returning` columns of the rows that were new."""
+        names = ", ".join(self.columns)
+        back = f" returning {', '.join(returning)}" if returning else ""
+        return (
+            f"insert into {self.table} ({names}) select {names} from {self.staged}"
+            f" on conflict do nothing{back}"
+        )
+
+
+async def driver(conn: AsyncConnection) -> Any:
+    """The psycopg AsyncConnection under the SQLAlchemy connection (same transaction)."""
+    raw = await conn.get_raw_connection()
+    return raw.driver_connection
+
+
+def _translated(statement: str, exc: psycopg.Error) -> Exception:
+    return DBAPIError.instance(statement, None, exc, psycopg.Error)
+
+
+Params = Sequence[Any] | Mapping[str, Any] | None
+
+
+async def run(conn: AsyncConnection, statement: str, params: Params = None) -> None:
+    """One statement (several, separated by `;`, when there are no parameters)."""
+    try:
+        async with (await driver(conn)).cursor() as cur:
+            await cur.execute(statement, params)
+    except psycopg.Error as exc:
+        raise _translated(statement, exc) from exc
+
+
+async def fetch(
+    conn: AsyncConnection, statement: str, params: Params = None
+) -> list[tuple[Any, ...]]:
+    try:
+        async with (await driver(conn)).cursor() as cur:
+            await cur.execute(statement, params)
+            return list(await cur.fetchall())
+    except psycopg.Error as exc:
+        raise _translated(statement, exc) from exc
+
+
+async def stage(conn: AsyncConnection, staging: Staging, rows: Iterable[Sequence[Any]]) -> None:
+    """Binary COPY of `rows` (tuples in `staging.columns` order) into the staging table, which
+    must exist in this session (see `Staging.create`)."""
+    try:
+        async with (await driver(conn)).cursor() as cur, cur.copy(staging.copy) as copy:
+            copy.set_types(list(staging.types))
+            for row in rows:
+                await copy.write_row(row)
+    except psycopg.Error as exc:
+        raise _translated(staging.copy, exc) from exc
