@@ -17,9 +17,9 @@ import pytest
 import yaml
 from channelstream_cli.client import DEFAULT_PORTS
 from channelstream_common import k8s_manifests, migrations
-from channelstream_common.faust_app import create_app
 from channelstream_common.kafka_security import resolve
 from channelstream_common.settings import Settings
+from channelstream_common.stream import OFFSET_RESET, consumer_group
 from channelstream_common.topics import ALL_TOPICS, EVENT_TOPICS, EXTERNAL
 
 REPO = Path(__file__).resolve().parents[2]
@@ -96,8 +96,8 @@ def selects(selector: dict[str, str], labels: dict[str, str]) -> bool:
 
 
 @functools.cache
-def faust_app_id(service: str) -> str:
-    return create_app(Settings(service=service), web=False).conf.id
+def group_of(service: str) -> str:
+    return consumer_group(Settings(service=service))
 
 
 # -- generated Strimzi manifests -------------------------------------------------------------
@@ -155,7 +155,7 @@ def test_kafka_user_acls_follow_topic_ownership(
         assert _topics_with(acls, "Write") == {t.name for t in ALL_TOPICS if t.owner == service}
         assert _topics_with(acls, "Read") == event_topics
         groups = {name: ops for (kind, name), ops in acls.items() if kind == "group"}
-        assert groups == {faust_app_id(service): {"Read"}}
+        assert groups == {group_of(service): {"Read"}}
         assert {kind for kind, _ in acls} == {"topic", "group"}
     intake = _acls(users[EXTERNAL])
     assert _topics_with(intake, "Write") == {t.name for t in ALL_TOPICS if t.owner == EXTERNAL}
@@ -438,10 +438,9 @@ def test_scaled_object_scales_on_the_faust_consumer_group(
     (trigger,) = scaled["triggers"]
     assert trigger["type"] == "kafka"
     meta = trigger["metadata"]
-    assert meta["consumerGroup"] == faust_app_id(service)
+    assert meta["consumerGroup"] == group_of(service)
     assert meta["bootstrapServers"] == env["CHANNELSTREAM_KAFKA_BOOTSTRAP"]
-    app = create_app(Settings(service=service), web=False)
-    assert meta["offsetResetPolicy"] == app.conf.consumer_auto_offset_reset
+    assert meta["offsetResetPolicy"] == OFFSET_RESET
     assert int(meta["lagThreshold"]) > 0
     most_partitions = max(t.partitions for t in EVENT_TOPICS)
     assert 1 <= scaled["minReplicaCount"] <= scaled["maxReplicaCount"] <= most_partitions

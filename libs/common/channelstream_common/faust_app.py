@@ -4,14 +4,24 @@ projections are fed by channelstream_common.stream (why: see there)."""
 from __future__ import annotations
 
 import faust
+from faust.app.base import BootStrategy
 
 from channelstream_common.kafka_security import faust_credentials
 from channelstream_common.settings import Settings
+from channelstream_common.stream import consumer_group
+
+
+class _WebOnly(BootStrategy):
+    enable_kafka = False  # no Faust consumer or producer: EventPublisher and stream do Kafka
+
+
+class _App(faust.App):
+    BootStrategy = _WebOnly
 
 
 def create_app(settings: Settings, *, app_id: str | None = None, web: bool = True) -> faust.App:
-    return faust.App(
-        app_id or f"channelstream-{settings.topic_prefix}{settings.service}",
+    return _App(
+        app_id or consumer_group(settings),
         broker=f"kafka://{settings.kafka_bootstrap}",
         broker_credentials=faust_credentials(settings),
         key_serializer="raw",

@@ -24,11 +24,15 @@ class LagMonitor:
         stores: Sequence[tuple[ProjectionStore, list[str]]],
         *,
         security: Mapping[str, Any] | None = None,
+        settled: Mapping[tuple[str, int], int] | None = None,
     ) -> None:
+        """`settled`: offsets the consumer has applied everything below (ProjectionStream.settled),
+        which pass over transaction markers that no stored position can reach."""
         self.service = service
         self.bootstrap = bootstrap
         self.security = dict(security or {})
         self.stores = stores
+        self.settled = settled if settled is not None else {}
         self.targets: dict[TopicPartition, int] | None = None  # log ends seen at start-up
         self.caught_up = not stores
         self.lag: dict[tuple[str, str, int], int] = {}
@@ -52,7 +56,10 @@ class LagMonitor:
             for tp in parts:
                 if tp.topic not in store_topics:
                     continue
-                applied = positions.get((tp.topic, tp.partition), -1) + 1
+                applied = max(
+                    positions.get((tp.topic, tp.partition), -1) + 1,
+                    self.settled.get((tp.topic, tp.partition), 0),
+                )
                 lag = max(0, ends[tp] - applied)
                 self.lag[(store.projection, tp.topic, tp.partition)] = lag
                 metrics.CONSUMER_LAG.labels(self.service, tp.topic, str(tp.partition)).set(lag)

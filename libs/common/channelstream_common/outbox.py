@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from channelstream_common import telemetry, tracing
 from channelstream_common.events import cloudevent_headers
-from channelstream_common.publisher import EventPublisher, OwnershipError, key_of
+from channelstream_common.publisher import BatchedSends, EventPublisher, OwnershipError, key_of
 from channelstream_common.topics import Topic
 
 log = logging.getLogger(__name__)
@@ -124,32 +124,30 @@ class Outbox:
                     ).all()
                     if not rows:
                         return total
-                    futures = [await self._send(r.topic, r.key, r.value, r.headers) for r in rows]
-                    await asyncio.gather(*futures)
+                    sends = BatchedSends(self.publisher.producer)
+                    for r in rows:
+                        await self._send(sends, r.topic, r.key, r.value, r.headers)
+                    await sends.wait()
                     await conn.execute(
                         text("update outbox set published_at = now() where id = any(:ids)"),
                         {"ids": [r.id for r in rows]},
                     )
                 total += len(rows)
 
+    @staticmethod
     async def _send(
-        self, topic: str, key: bytes | None, value: bytes, headers: list[list[str]]
-    ) -> asyncio.Future[Any]:
+        sends: BatchedSends, topic: str, key: bytes | None, value: bytes, headers: list[list[str]]
+    ) -> None:
         """A sampled trace is continued through the instrumented send (a producer span that
-        injects its own traceparent); anything else goes out untraced, its traceparent as is."""
-        producer = self.publisher.producer
+        injects its own traceparent); anything else goes out batched, its traceparent as is."""
         key = bytes(key) if key is not None else None
         parent = next((v for k, v in headers if k == "traceparent"), None)
         if parent and tracing.sampled(parent) and telemetry.tracing_configured():
             with tracing.continuing(parent):
                 kept = [(k, v.encode()) for k, v in headers if k != "traceparent"]
-                return await producer.send(topic, bytes(value), key=key, headers=kept)
-        send = getattr(type(producer).send, "__wrapped__", type(producer).send)
-        encoded = [(k, v.encode()) for k, v in headers]
-        future: asyncio.Future[Any] = await send(
-            producer, topic, bytes(value), key=key, headers=encoded
-        )
-        return future
+                await sends.send(topic, key, bytes(value), kept)
+            return
+        await sends.add(topic, key, bytes(value), [(k, v.encode()) for k, v in headers])
 
     def kick(self) -> None:
         self._kick.set()

@@ -24,7 +24,7 @@ from channelstream_common.projection import Handler, ProjectionStore
 from channelstream_common.publisher import EventPublisher
 from channelstream_common.serde import AvroSerde
 from channelstream_common.settings import Settings
-from channelstream_common.stream import ProjectionStream
+from channelstream_common.stream import ProjectionStream, consumer_group
 from channelstream_common.topics import Topic
 
 ReadyCheck = Callable[[], Awaitable[bool]]
@@ -86,6 +86,7 @@ class Runtime:
             self.settings.kafka_bootstrap,
             self.stream.stores,
             security=client_kwargs(self.settings),
+            settled=self.stream.settled,
         )
         self.lag.start()
         self._started = True
@@ -132,7 +133,7 @@ def build_runtime(settings: Settings, *, migrations_dir: Path | None = None) -> 
             settings.kafka_bootstrap, serde, settings.service, security=client_kwargs(settings)
         ),
         stream=ProjectionStream(
-            f"channelstream-{settings.topic_prefix}{settings.service}",
+            consumer_group(settings),
             settings.kafka_bootstrap,
             security=client_kwargs(settings),
         ),

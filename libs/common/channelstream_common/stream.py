@@ -24,8 +24,14 @@ from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
 
 from channelstream_common.consumer import BatchApplier
 from channelstream_common.projection import ProjectionStore
+from channelstream_common.settings import Settings
 
 log = logging.getLogger(__name__)
+OFFSET_RESET = "earliest"
+
+
+def consumer_group(settings: Settings) -> str:
+    return f"channelstream-{settings.topic_prefix}{settings.service}"
 
 
 class _SeekToApplied(ConsumerRebalanceListener):  # type: ignore[misc]
@@ -36,6 +42,7 @@ class _SeekToApplied(ConsumerRebalanceListener):  # type: ignore[misc]
         await self.stream.commit()
 
     async def on_partitions_assigned(self, assigned: Any) -> None:
+        self.stream.settled.clear()
         await self.stream.seek_to_applied(set(assigned))
 
 
@@ -60,6 +67,9 @@ class ProjectionStream:
         self.consumer: AIOKafkaConsumer | None = None
         self._task: asyncio.Task[None] | None = None
         self._committed_at = 0.0
+        # (topic, partition) -> offset below which every record is applied. Ahead of the stored
+        # positions after transaction markers and aborted records, which are never delivered.
+        self.settled: dict[tuple[str, int], int] = {}
 
     def add(self, applier: BatchApplier, topics: Sequence[str]) -> None:
         self.appliers.append((applier, frozenset(topics)))
@@ -75,7 +85,7 @@ class ProjectionStream:
             bootstrap_servers=self.bootstrap,
             group_id=self.group_id,
             enable_auto_commit=False,
-            auto_offset_reset="earliest",
+            auto_offset_reset=OFFSET_RESET,
             isolation_level="read_committed",
             max_partition_fetch_bytes=8 * 1024 * 1024,
             fetch_max_bytes=32 * 1024 * 1024,
@@ -109,10 +119,14 @@ class ProjectionStream:
             self.consumer.seek(tp, offset)
 
     async def commit(self) -> None:
+        """Commit the consumed offsets (a hint only: the database holds the positions); called
+        between batches, so everything before them is applied."""
         if self.consumer is None:
             return
-        with contextlib.suppress(Exception):  # a hint only; the database holds the positions
+        with contextlib.suppress(Exception):
             await self.consumer.commit()
+            for tp in self.consumer.assignment():
+                self.settled[(tp.topic, tp.partition)] = await self.consumer.position(tp)
         self._committed_at = time.monotonic()
 
     async def _run(self) -> None:
