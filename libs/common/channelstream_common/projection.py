@@ -54,21 +54,17 @@ class ProjectionStore:
         if not batch:
             return 0
         tps = sorted({(e.topic, e.partition) for e in batch})
-        keys = [{"p": self.projection, "t": t, "n": n} for t, n in tps]
         async with self.engine.begin() as conn:
-            await conn.execute(
-                text(
-                    'insert into projection_positions (projection, topic, partition, "offset")'
-                    " values (:p, :t, :n, -1) on conflict do nothing"
-                ),
-                keys,
-            )
+            # creates missing rows and locks all of them, in one round trip
             rows = await conn.execute(
                 text(
-                    'select topic, partition, "offset" from projection_positions'
-                    " where projection = :p and topic = any(:topics) for update"
+                    'insert into projection_positions (projection, topic, partition, "offset")'
+                    " select :p, t, n, -1 from unnest(cast(:topics as text[]),"
+                    " cast(:parts as integer[])) as u(t, n)"
+                    ' on conflict (projection, topic, partition) do update set "offset" ='
+                    ' projection_positions."offset" returning topic, partition, "offset"'
                 ),
-                {"p": self.projection, "topics": sorted({t for t, _ in tps})},
+                {"p": self.projection, "topics": [t for t, _ in tps], "parts": [n for _, n in tps]},
             )
             stored = {(r.topic, r.partition): r.offset for r in rows}
             fresh = [e for e in batch if e.offset > stored.get((e.topic, e.partition), -1)]
