@@ -1,45 +1,104 @@
-"""Multi-row inserts as ONE statement with one array parameter per column:
-`insert ... select * from unnest(:c0::text[], ...)`. The SQL text stays small and constant, so
-large batches cost one round trip without building (and re-parsing) a placeholder per value."""
+"""Bulk writes without per-value parameter binding: rows are `COPY`ed with psycopg 3 (text format,
+each row formatted in C), never bound as one array parameter per column.
+
+`insert_new` is optimistic: in the common case every row is new, and the rows are COPYed straight
+into their table under a savepoint. When one of them conflicts with a unique key (an event
+delivered again, a report line repeated under another event id), the savepoint is rolled back,
+the rows are COPYed into a temporary staging table of the session, `stage_<table>` (same columns,
+emptied at every commit), and moved by a precompiled `INSERT … SELECT … ON CONFLICT DO NOTHING`
+whose result the caller gets (typically the keys that were not inserted).
+
+Only that fallback touches the staging table (created if missing, emptied first): the common
+path uses no temporary table at all, so commits have nothing to truncate."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import BigInteger, Date, DateTime, Integer, Numeric, Table, Text, text
+import psycopg
+from psycopg import errors
+from sqlalchemy import Table, TextClause
+from sqlalchemy.engine import CursorResult
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-_PG = (
-    (BigInteger, "bigint"), (Integer, "integer"), (Numeric, "numeric"),
-    (DateTime, "timestamptz"), (Date, "date"), (Text, "text"),
-)  # fmt: skip
+
+def staging(table: Table) -> str:
+    return f"stage_{table.name}"
 
 
-def _pg_type(column_type: Any) -> str:
-    for python_type, name in _PG:
-        if isinstance(column_type, python_type):
-            return name
-    raise TypeError(f"no array mapping for {column_type!r}")
+def columns(table: Table) -> list[str]:
+    return [c.name for c in table.columns]
 
 
-async def insert_rows(
-    conn: AsyncConnection,
-    table: Table,
-    rows: list[dict[str, Any]],
-    *,
-    returning: str | None = None,
-) -> set[Any]:
-    """Insert `rows` (dicts keyed by column name), skipping conflicts; returns the `returning`
-    column of the rows actually inserted."""
-    if not rows:
-        return set()
-    columns = list(table.columns)
-    arrays = ", ".join(f"cast(:c{i} as {_pg_type(c.type)}[])" for i, c in enumerate(columns))
-    sql = (
-        f"insert into {table.name} ({', '.join(c.name for c in columns)})"
-        f" select * from unnest({arrays}) on conflict do nothing"
-        + (f" returning {returning}" if returning else "")
+def move(table: Table, *, returning: str | None = None) -> str:
+    """`insert into <table> select … from stage_<table> on conflict do nothing [returning …]`"""
+    cols = ", ".join(columns(table))
+    return (
+        f"insert into {table.name} ({cols}) select {cols} from {staging(table)}"
+        " on conflict do nothing" + (f" returning {returning}" if returning else "")
     )
-    params = {f"c{i}": [row[c.name] for row in rows] for i, c in enumerate(columns)}
-    result = await conn.execute(text(sql), params)
-    return {r[0] for r in result} if returning else set()
+
+
+async def _driver(conn: AsyncConnection) -> Any:
+    raw = await conn.get_raw_connection()
+    return raw.driver_connection
+
+
+async def _copy(cur: Any, statement: str, rows: Iterable[Sequence[Any]]) -> None:
+    async with cur.copy(statement) as copy:
+        for row in rows:
+            await copy.write_row(row)
+
+
+def _statement(target: str, table: Table) -> str:
+    return f"copy {target} ({', '.join(columns(table))}) from stdin"
+
+
+async def copy_rows(conn: AsyncConnection, table: Table, rows: Iterable[Sequence[Any]]) -> None:
+    """COPY `rows` (tuples in `table`'s column order) into `stage_<table>`, emptied first, in
+    the caller's transaction. psycopg errors surface as SQLAlchemy's DBAPIError subclasses
+    (OperationalError for an outage), so the projection retries them like any other statement's.
+    """
+    name = staging(table)
+    statement = _statement(name, table)
+    try:
+        async with (await _driver(conn)).cursor() as cur:
+            await cur.execute(  # no parameters: simple query protocol, both in one round trip
+                f"create temp table if not exists {name} (like {table.name})"
+                f" on commit delete rows; truncate {name}"
+            )
+            await _copy(cur, statement, rows)
+    except psycopg.Error as exc:
+        raise DBAPIError.instance(statement, None, exc, psycopg.Error) from exc
+
+
+async def copy_new(conn: AsyncConnection, table: Table, rows: Sequence[Sequence[Any]]) -> bool:
+    """COPY `rows` straight into `table` under a savepoint; False, with nothing written, when a
+    row violates a unique key. The savepoint is never released (it ends with the transaction),
+    which saves a round trip."""
+    savepoint = f"copy_{table.name}"
+    statement = _statement(table.name, table)
+    try:
+        async with (await _driver(conn)).cursor() as cur:
+            await cur.execute(f"savepoint {savepoint}")
+            try:
+                await _copy(cur, statement, rows)
+            except errors.UniqueViolation:
+                await cur.execute(f"rollback to savepoint {savepoint}")
+                return False
+    except psycopg.Error as exc:
+        raise DBAPIError.instance(statement, None, exc, psycopg.Error) from exc
+    return True
+
+
+async def insert_new(
+    conn: AsyncConnection, table: Table, rows: Sequence[Sequence[Any]], fallback: TextClause
+) -> CursorResult[Any] | None:
+    """Insert `rows`, skipping those that conflict: None when all were new (the fast path),
+    else the result of `fallback` (a `move` from the staging table)."""
+    if not rows or await copy_new(conn, table, rows):
+        return None
+    await copy_rows(conn, table, rows)
+    return await conn.execute(fallback)

@@ -1,5 +1,12 @@
 """The accrual handler's storage, inside the projection's transaction: a constant number of
-round trips per batch (multi-row inserts / executemany), never one per event."""
+round trips per batch, never one per event, and no per-value parameter binding for the bulk rows
+(they are COPYed, see adapters/bulk.py). Every statement is precompiled text; the reads skip
+themselves when there is nothing to look up.
+
+A batch of lines (all new, the usual case) costs: the lock, savepoint +
+COPY of the lines, the volume positions (the deals when a line names one, partners when a rule
+needs a tier), savepoint + COPY of the accruals (and of skipped and pending rules when there are
+any), one statement for the totals and volume positions (aggregated here), the outbox COPY."""
 
 from __future__ import annotations
 
@@ -9,12 +16,11 @@ from typing import Any
 
 from channelstream_common.outbox import Outbox
 from channelstream_common.topics import DEAL_REGISTERED, PARTNER_ENROLLED, REBATE_ACCRUED
-from sqlalchemy import delete, select, text, tuple_
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy import Table, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from incentives.adapters import tables as t
-from incentives.adapters.bulk import insert_rows
+from incentives.adapters.bulk import insert_new, move, staging
 from incentives.domain.model import Awaited, Deal, Line, Partner, Rule
 from incentives.domain.rules import VolumeKey
 from incentives.service_layer.facts import (
@@ -29,15 +35,60 @@ from incentives.service_layer.facts import (
 
 # pg_advisory_xact_lock key: accrual batches of every instance take turns
 LOCK_KEY = 5_052_001
+LOCK = text("select pg_advisory_xact_lock(:k)")
 
 
-def _provenance(trigger: Trigger) -> dict[str, Any]:
-    return {
-        "event_id": trigger.event_id,
-        "correlation_id": trigger.correlation_id,
-        "recorded_at": trigger.recorded_at,
-        "trace_id": trigger.trace_id,
-    }
+def _not_moved(key: str, table: Table) -> str:
+    """Move the staged rows; returns the `key` of those that were already there."""
+    return (
+        f"with new as ({move(table, returning=key)})"
+        f" select s.{key} from {staging(table)} s"
+        f" where not exists (select 1 from new where new.{key} = s.{key})"
+    )
+
+
+# fallbacks when a COPY meets a row already there
+MOVE_PARTNERS = text(move(t.partners, returning="partner_id"))
+MOVE_DEALS = text(move(t.deals, returning="deal_id"))
+MOVE_LINES = text(_not_moved("event_id", t.lines))
+MOVE_ACCRUALS = text(_not_moved("accrual_id", t.accruals))
+MOVE_PENDING = text(move(t.pending_rules))
+MOVE_SKIPPED = text(move(t.skipped_rules))
+
+LINE_HOLDERS = text(
+    "select l.event_id, l.distributor_id, l.report_id, l.line_no from sell_through_lines l"
+    " join unnest(cast(:d as text[]), cast(:r as text[]), cast(:n as bigint[]))"
+    " as k(distributor_id, report_id, line_no) using (distributor_id, report_id, line_no)"
+)
+TAKE_PENDING = text(
+    "with taken as (delete from pending_rules where (awaiting, awaiting_key) in"
+    " (select * from unnest(cast(:kinds as text[]), cast(:keys as text[])))"
+    " returning line_event_id, program_id, program_version, rule, awaiting, awaiting_key)"
+    " select taken.*, l.* from taken join sell_through_lines l on l.event_id = taken.line_event_id"
+)
+PARTNERS = text("select * from partners where partner_id = any(cast(:ids as text[]))")
+DEALS = text("select * from deals where deal_id = any(cast(:ids as text[]))")
+VOLUMES = text(
+    "select program_id, program_version, distributor_id, period, revenue from volume_positions"
+    " join unnest(cast(:p as text[]), cast(:v as integer[]), cast(:d as text[]),"
+    " cast(:q as text[])) as k(program_id, program_version, distributor_id, period)"
+    " using (program_id, program_version, distributor_id, period)"
+)
+_TOTAL_KEY = "partner_id, program_id, program_version, period, reason"
+_VOLUME_KEY = "program_id, program_version, distributor_id, period"
+# the batch's sums per total, and the volume positions it moved: one statement (CTE)
+SAVE = text(
+    f"with totals as (insert into accrual_totals ({_TOTAL_KEY}, currency, amount, accruals)"
+    " select * from unnest(cast(:tp as text[]), cast(:tg as text[]), cast(:tv as integer[]),"
+    " cast(:tq as text[]), cast(:tr as text[]), cast(:tc as text[]), cast(:ta as numeric[]),"
+    " cast(:tn as integer[]))"
+    f" on conflict ({_TOTAL_KEY}) do update set amount = accrual_totals.amount + excluded.amount,"
+    " accruals = accrual_totals.accruals + excluded.accruals)"
+    f" insert into volume_positions ({_VOLUME_KEY}, revenue)"
+    " select * from unnest(cast(:vp as text[]), cast(:vv as integer[]), cast(:vd as text[]),"
+    " cast(:vq as text[]), cast(:vr as numeric[]))"
+    f" on conflict ({_VOLUME_KEY}) do update set revenue = excluded.revenue"
+)
 
 
 def _trigger(row: Any, topic: str) -> Trigger:
@@ -61,81 +112,83 @@ def line_fact(row: Any) -> LineFact:
     return LineFact(line, _trigger(row, row.topic), (row.log_partition, row.log_offset))
 
 
+# COPY rows, in the column order of adapters/tables.py
+
+
+def _partner_row(f: PartnerFact) -> tuple[Any, ...]:
+    p, g = f.partner, f.trigger
+    return (p.partner_id, p.partner_type, p.tier, g.event_id, g.correlation_id, g.recorded_at,
+            g.trace_id)  # fmt: skip
+
+
+def _deal_row(f: DealFact) -> tuple[Any, ...]:
+    d, g = f.deal, f.trigger
+    return (d.deal_id, d.partner_id, d.registered_on, d.protection_expires_on, g.event_id,
+            g.correlation_id, g.recorded_at, g.trace_id)  # fmt: skip
+
+
+def _line_row(f: LineFact) -> tuple[Any, ...]:
+    x, g = f.line, f.trigger
+    return (x.event_id, x.distributor_id, x.reseller_id, x.report_id, x.line_no, x.product_line,
+            x.quantity, x.unit_price, x.currency, x.sold_on, x.period, x.deal_id, f.position[0],
+            f.position[1], g.correlation_id, g.recorded_at, g.trace_id, g.topic)  # fmt: skip
+
+
+def _accrual_row(p: Posting) -> tuple[Any, ...]:
+    a, g = p.accrual, p.trigger
+    return (a.accrual_id, a.partner_id, a.program_id, a.program_version, a.currency, a.period,
+            a.reason.value, a.basis_amount, a.rate, a.amount, a.line_event_id,
+            p.line.position[0], p.line.position[1], a.deal_id, a.sold_on, a.running_before,
+            a.running_after, g.event_id, g.topic, g.correlation_id, g.recorded_at)  # fmt: skip
+
+
+def _pending_row(p: PendingRule) -> tuple[Any, ...]:
+    return (p.line_event_id, p.program_id, p.program_version, p.rule.value, p.awaiting.value,
+            p.key)  # fmt: skip
+
+
+def _skipped_row(s: SkippedRule) -> tuple[Any, ...]:
+    return (s.line_event_id, s.program_id, s.program_version, s.rule, s.code, s.detail)
+
+
 class SqlRepository:
     def __init__(self, conn: AsyncConnection, outbox: Outbox) -> None:
         self.conn = conn
         self.outbox = outbox
 
     async def lock(self) -> None:
-        await self.conn.execute(text("select pg_advisory_xact_lock(:k)"), {"k": LOCK_KEY})
+        await self.conn.execute(LOCK, {"k": LOCK_KEY})
 
     async def add_partners(self, facts: list[PartnerFact]) -> list[PartnerFact]:
-        if not facts:
-            return []
-        rows = [
-            {
-                "partner_id": f.partner.partner_id,
-                "partner_type": f.partner.partner_type,
-                "tier": f.partner.tier,
-                **_provenance(f.trigger),
-            }
-            for f in facts
-        ]
-        new = await insert_rows(self.conn, t.partners, rows, returning="partner_id")
+        moved = await insert_new(self.conn, t.partners, [_partner_row(f) for f in facts],
+                                 MOVE_PARTNERS)  # fmt: skip
+        if moved is None:
+            return facts
+        new = {r[0] for r in moved}
         return [f for f in facts if f.partner.partner_id in new]
 
     async def add_deals(self, facts: list[DealFact]) -> list[DealFact]:
-        if not facts:
-            return []
-        rows = [
-            {
-                "deal_id": f.deal.deal_id,
-                "partner_id": f.deal.partner_id,
-                "registered_on": f.deal.registered_on,
-                "protection_expires_on": f.deal.protection_expires_on,
-                **_provenance(f.trigger),
-            }
-            for f in facts
-        ]
-        new = await insert_rows(self.conn, t.deals, rows, returning="deal_id")
+        moved = await insert_new(self.conn, t.deals, [_deal_row(f) for f in facts], MOVE_DEALS)
+        if moved is None:
+            return facts
+        new = {r[0] for r in moved}
         return [f for f in facts if f.deal.deal_id in new]
 
     async def add_lines(
         self, facts: list[LineFact]
     ) -> tuple[list[LineFact], list[tuple[LineFact, str]]]:
-        if not facts:
-            return [], []
-        rows = [
-            {
-                "event_id": f.line.event_id,
-                "distributor_id": f.line.distributor_id,
-                "reseller_id": f.line.reseller_id,
-                "report_id": f.line.report_id,
-                "line_no": f.line.line_no,
-                "product_line": f.line.product_line,
-                "quantity": f.line.quantity,
-                "unit_price": f.line.unit_price,
-                "currency": f.line.currency,
-                "sold_on": f.line.sold_on,
-                "period": f.line.period,
-                "deal_id": f.line.deal_id,
-                "log_partition": f.position[0],
-                "log_offset": f.position[1],
-                "topic": f.trigger.topic,
-                **_provenance(f.trigger),
-            }
-            for f in facts
-        ]
-        new = await insert_rows(self.conn, t.lines, rows, returning="event_id")
-        rest = [f for f in facts if f.line.event_id not in new]
-        if not rest:
+        moved = await insert_new(self.conn, t.lines, [_line_row(f) for f in facts], MOVE_LINES)
+        known = {r[0] for r in moved} if moved is not None else set()
+        if not known:
             return facts, []
-        c = t.lines.c
-        keys = [(f.line.distributor_id, f.line.report_id, f.line.line_no) for f in rest]
+        rest = [f for f in facts if f.line.event_id in known]
         found = await self.conn.execute(
-            select(c.event_id, c.distributor_id, c.report_id, c.line_no).where(
-                tuple_(c.distributor_id, c.report_id, c.line_no).in_(keys)
-            )
+            LINE_HOLDERS,
+            {
+                "d": [f.line.distributor_id for f in rest],
+                "r": [f.line.report_id for f in rest],
+                "n": [f.line.line_no for f in rest],
+            },
         )
         holder = {(r.distributor_id, r.report_id, r.line_no): r.event_id for r in found}
         duplicates = [
@@ -144,32 +197,21 @@ class SqlRepository:
             if (first := holder.get((f.line.distributor_id, f.line.report_id, f.line.line_no)))
             not in (None, f.line.event_id)
         ]
-        return [f for f in facts if f.line.event_id in new], duplicates
+        return [f for f in facts if f.line.event_id not in known], duplicates
 
     async def take_pending(
         self, awaited: list[tuple[Awaited, str]]
     ) -> list[tuple[PendingRule, LineFact]]:
-        c = t.pending_rules.c
-        taken = (
-            await self.conn.execute(
-                delete(t.pending_rules)
-                .where(tuple_(c.awaiting, c.awaiting_key).in_([(k.value, v) for k, v in awaited]))
-                .returning(*t.pending_rules.c)
-            )
-        ).all()
-        if not taken:
-            return []
-        found = await self.conn.execute(
-            select(t.lines).where(t.lines.c.event_id.in_({r.line_event_id for r in taken}))
+        taken = await self.conn.execute(
+            TAKE_PENDING, {"kinds": [k.value for k, _ in awaited], "keys": [v for _, v in awaited]}
         )
-        by_id = {r.event_id: line_fact(r) for r in found}
         return [
             (
                 PendingRule(
                     r.line_event_id, r.program_id, r.program_version, Rule(r.rule),
                     Awaited(r.awaiting), r.awaiting_key,
                 ),
-                by_id[r.line_event_id],
+                line_fact(r),
             )
             for r in taken
         ]  # fmt: skip
@@ -177,7 +219,7 @@ class SqlRepository:
     async def partners(self, ids: set[str]) -> dict[str, PartnerFact]:
         if not ids:
             return {}
-        rows = await self.conn.execute(select(t.partners).where(t.partners.c.partner_id.in_(ids)))
+        rows = await self.conn.execute(PARTNERS, {"ids": sorted(ids)})
         return {
             r.partner_id: PartnerFact(
                 Partner(r.partner_id, r.partner_type, r.tier),
@@ -189,7 +231,7 @@ class SqlRepository:
     async def deals(self, ids: set[str]) -> dict[str, DealFact]:
         if not ids:
             return {}
-        rows = await self.conn.execute(select(t.deals).where(t.deals.c.deal_id.in_(ids)))
+        rows = await self.conn.execute(DEALS, {"ids": sorted(ids)})
         return {
             r.deal_id: DealFact(
                 Deal(r.deal_id, r.partner_id, r.registered_on, r.protection_expires_on),
@@ -201,11 +243,9 @@ class SqlRepository:
     async def volumes(self, keys: set[VolumeKey]) -> dict[VolumeKey, Decimal]:
         if not keys:
             return {}
-        c = t.volume_positions.c
+        p, v, d, q = zip(*sorted(keys), strict=True)
         rows = await self.conn.execute(
-            select(c.program_id, c.program_version, c.distributor_id, c.period, c.revenue).where(
-                tuple_(c.program_id, c.program_version, c.distributor_id, c.period).in_(keys)
-            )
+            VOLUMES, {"p": list(p), "v": list(v), "d": list(d), "q": list(q)}
         )
         return {
             (r.program_id, r.program_version, r.distributor_id, r.period): r.revenue for r in rows
@@ -218,99 +258,45 @@ class SqlRepository:
         skipped: list[SkippedRule],
         volumes: dict[VolumeKey, Decimal],
     ) -> list[Posting]:
-        saved = await self._insert_accruals(postings)
-        await self._add_totals(saved)
-        await insert_rows(
-            self.conn,
-            t.pending_rules,
-            [
-                {
-                    "line_event_id": p.line_event_id,
-                    "program_id": p.program_id,
-                    "program_version": p.program_version,
-                    "rule": p.rule.value,
-                    "awaiting": p.awaiting.value,
-                    "awaiting_key": p.key,
-                }
-                for p in pending
-            ],
+        saved = postings
+        moved = await insert_new(
+            self.conn, t.accruals, [_accrual_row(p) for p in postings], MOVE_ACCRUALS
         )
-        await insert_rows(self.conn, t.skipped_rules, [s.__dict__ for s in skipped])
-        if volumes:
-            stmt = insert(t.volume_positions)
+        if moved is not None and (known := {r[0] for r in moved}):
+            saved = [p for p in postings if p.accrual.accrual_id not in known]
+        await insert_new(self.conn, t.pending_rules, [_pending_row(p) for p in pending],
+                         MOVE_PENDING)  # fmt: skip
+        await insert_new(self.conn, t.skipped_rules, [_skipped_row(s) for s in skipped],
+                         MOVE_SKIPPED)  # fmt: skip
+        totals = _totals(saved)
+        if totals or volumes:
+            ordered = sorted(volumes.items())
             await self.conn.execute(
-                stmt.on_conflict_do_update(
-                    index_elements=["program_id", "program_version", "distributor_id", "period"],
-                    set_={"revenue": stmt.excluded.revenue},
-                ),
-                [
-                    {
-                        "program_id": k[0],
-                        "program_version": k[1],
-                        "distributor_id": k[2],
-                        "period": k[3],
-                        "revenue": v,
-                    }
-                    for k, v in sorted(volumes.items())
-                ],
+                SAVE,
+                {
+                    **{f"t{c}": [row[i] for row in totals] for i, c in enumerate("pgvqrcan")},
+                    "vp": [k[0] for k, _ in ordered],
+                    "vv": [k[1] for k, _ in ordered],
+                    "vd": [k[2] for k, _ in ordered],
+                    "vq": [k[3] for k, _ in ordered],
+                    "vr": [v for _, v in ordered],
+                },
             )
         return saved
-
-    async def _insert_accruals(self, postings: list[Posting]) -> list[Posting]:
-        if not postings:
-            return []
-        rows = []
-        for p in postings:
-            a = p.accrual
-            rows.append(
-                {
-                    **a.__dict__,
-                    "reason": a.reason.value,
-                    "line_partition": p.line.position[0],
-                    "line_offset": p.line.position[1],
-                    "source_event_id": p.trigger.event_id,
-                    "source_topic": p.trigger.topic,
-                    "correlation_id": p.trigger.correlation_id,
-                    "recorded_at": p.trigger.recorded_at,
-                }
-            )
-        new = await insert_rows(self.conn, t.accruals, rows, returning="accrual_id")
-        return [p for p in postings if p.accrual.accrual_id in new]
-
-    async def _add_totals(self, saved: list[Posting]) -> None:
-        if not saved:
-            return
-        sums: dict[tuple[str, str, int, str, str], list[Any]] = defaultdict(
-            lambda: [None, Decimal(0), 0]
-        )
-        for p in saved:
-            a = p.accrual
-            entry = sums[(a.partner_id, a.program_id, a.program_version, a.period, a.reason.value)]
-            entry[0], entry[1], entry[2] = a.currency, entry[1] + a.amount, entry[2] + 1
-        stmt = insert(t.accrual_totals)
-        await self.conn.execute(
-            stmt.on_conflict_do_update(
-                index_elements=["partner_id", "program_id", "program_version", "period", "reason"],
-                set_={
-                    "amount": t.accrual_totals.c.amount + stmt.excluded.amount,
-                    "accruals": t.accrual_totals.c.accruals + stmt.excluded.accruals,
-                },
-            ),
-            [
-                {
-                    "partner_id": k[0],
-                    "program_id": k[1],
-                    "program_version": k[2],
-                    "period": k[3],
-                    "reason": k[4],
-                    "currency": v[0],
-                    "amount": v[1],
-                    "accruals": v[2],
-                }
-                for k, v in sorted(sums.items())
-            ],
-        )
 
     async def stage(self, events: list[dict[str, Any]]) -> None:
         if events:
             await self.outbox.add_bulk(self.conn, [(REBATE_ACCRUED, e) for e in events])
+
+
+def _totals(saved: list[Posting]) -> list[tuple[Any, ...]]:
+    """The batch's additions to accrual_totals: (partner, program, version, period, reason,
+    currency, amount, accruals), in key order."""
+    sums: dict[tuple[str, str, int, str, str], list[Any]] = defaultdict(
+        lambda: [None, Decimal(0), 0]
+    )
+    for p in saved:
+        a = p.accrual
+        entry = sums[(a.partner_id, a.program_id, a.program_version, a.period, a.reason.value)]
+        entry[0], entry[1], entry[2] = a.currency, entry[1] + a.amount, entry[2] + 1
+    return [(*k, *v) for k, v in sorted(sums.items())]

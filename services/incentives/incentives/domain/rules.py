@@ -85,6 +85,13 @@ def applicable_rules(program: Program, line: Line) -> list[Rule]:
     return [r for r in program.rules if r is Rule.DISTRIBUTOR_VOLUME or line.deal_id]
 
 
+def partner_needed(program: Program, rule: Rule, line: Line) -> str | None:
+    """The partner whose enrolment (tier) `rule` may look up for `line`, if any."""
+    if rule is Rule.DISTRIBUTOR_VOLUME:
+        return line.distributor_id if program.volume and program.volume.needs_partner else None
+    return line.reseller_id if program.bonus and program.bonus.needs_partner else None
+
+
 def _eligibility(program: Program, lines: frozenset[str] | None, line: Line) -> Skipped | None:
     if line.currency != program.currency:
         return Skipped(

@@ -39,17 +39,12 @@ def trigger(topic: Topic, value: dict[str, Any]) -> Trigger:
 
 def to_batch(envelopes: Sequence[Envelope], prefix: str) -> Batch:
     batch = Batch([], [], [])
+    partners, deals, lines = (
+        t.full_name(prefix) for t in (PARTNER_ENROLLED, DEAL_REGISTERED, SELL_THROUGH_REPORTED)
+    )
     for env in envelopes:
         v = env.value
-        if env.topic == PARTNER_ENROLLED.full_name(prefix):
-            partner = Partner(v["partner_id"], v["partner_type"], v["tier"])
-            batch.partners.append(PartnerFact(partner, trigger(PARTNER_ENROLLED, v)))
-        elif env.topic == DEAL_REGISTERED.full_name(prefix):
-            deal = Deal(
-                v["deal_id"], v["partner_id"], v["registered_on"], v["protection_expires_on"]
-            )
-            batch.deals.append(DealFact(deal, trigger(DEAL_REGISTERED, v)))
-        elif env.topic == SELL_THROUGH_REPORTED.full_name(prefix):
+        if env.topic == lines:
             line = Line(
                 event_id=v["metadata"]["event_id"],
                 distributor_id=v["distributor_id"],
@@ -65,6 +60,14 @@ def to_batch(envelopes: Sequence[Envelope], prefix: str) -> Batch:
             )
             position = (env.partition, env.offset)
             batch.lines.append(LineFact(line, trigger(SELL_THROUGH_REPORTED, v), position))
+        elif env.topic == partners:
+            partner = Partner(v["partner_id"], v["partner_type"], v["tier"])
+            batch.partners.append(PartnerFact(partner, trigger(PARTNER_ENROLLED, v)))
+        elif env.topic == deals:
+            deal = Deal(
+                v["deal_id"], v["partner_id"], v["registered_on"], v["protection_expires_on"]
+            )
+            batch.deals.append(DealFact(deal, trigger(DEAL_REGISTERED, v)))
         else:
             raise ValueError(f"incentives does not consume {env.topic}")
     return batch

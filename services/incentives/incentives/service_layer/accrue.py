@@ -18,7 +18,13 @@ from typing import TypeVar
 
 from incentives.domain.model import Awaited, Rule
 from incentives.domain.programs import Program
-from incentives.domain.rules import Accrued, Awaiting, applicable_rules, evaluate
+from incentives.domain.rules import (
+    Accrued,
+    Awaiting,
+    applicable_rules,
+    evaluate,
+    partner_needed,
+)
 from incentives.service_layer.events import rebate_accrued
 from incentives.service_layer.facts import (
     Batch,
@@ -128,10 +134,15 @@ async def _evaluate(
     work: list[_Work], skipped: list[SkippedRule], repo: Repository
 ) -> list[Posting]:
     lines = [w.line.line for w in work]
-    partners = await repo.partners(
-        {x.distributor_id for x in lines} | {x.reseller_id for x in lines}
+    needed = (partner_needed(w.program, w.rule, line) for w, line in zip(work, lines, strict=True))
+    partners = await repo.partners({p for p in needed if p is not None})
+    deals = await repo.deals(
+        {
+            x.deal_id
+            for w, x in zip(work, lines, strict=True)
+            if w.rule is Rule.DEAL_REG_BONUS and x.deal_id
+        }
     )
-    deals = await repo.deals({x.deal_id for x in lines if x.deal_id})
     volumes = await repo.volumes(
         {
             (w.program.program_id, w.program.version, line.distributor_id, line.period)
