@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import ROUND_HALF_EVEN, Decimal
 from enum import StrEnum
+from functools import cached_property
 
 CENT = Decimal("0.01")
 
@@ -69,11 +70,13 @@ class Line:
     sold_on: date
     deal_id: str | None
 
-    @property
+    # computed once per line (a line is read by every rule of every program); cached_property
+    # writes the instance __dict__ directly, which a frozen dataclass allows
+    @cached_property
     def revenue(self) -> Decimal:
         return self.quantity * self.unit_price
 
-    @property
+    @cached_property
     def period(self) -> str:
         return period_of(self.sold_on)
 

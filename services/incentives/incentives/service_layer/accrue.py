@@ -127,6 +127,8 @@ def _cause(w: _Work, partners: dict[str, PartnerFact], deals: dict[str, DealFact
             causes.append(partners[line.reseller_id].trigger)
     elif w.program.volume is not None and w.program.volume.needs_partner:
         causes.append(partners[line.distributor_id].trigger)
+    if len(causes) == 1:
+        return causes[0]
     return max(causes, key=lambda t: (t.recorded_at, t.event_id))
 
 
