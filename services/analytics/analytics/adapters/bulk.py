@@ -1,6 +1,6 @@
-"""Bulk SQL straight on the psycopg connection of a SQLAlchemy transaction: binary `COPY` of a
-batch's rows into a session temp table (a row costs a fraction of what a value of a bound
-array does), then set-based statements from it. Every statement text is built once, at import.
+"""Bulk SQL straight on the psycopg connection of a SQLAlchemy transaction: a batch's rows go in
+by binary `COPY` (a row costs a fraction of what a value of a bound array does), and every
+statement text is built once, at import.
 
 Errors surface as SQLAlchemy's (an outage as OperationalError, so the batch is retried; a bad
 row as e.g. IntegrityError, so the batch is retried event by event), as they would via text().
@@ -47,8 +47,9 @@ def pg_type(column_type: Any) -> str:
 
 
 @dataclass(frozen=True)
-class Staging:
-    """A table's rows copied into `staged` (a temp table of the same columns, emptied at
+class FactTable:
+    """COPY of a table's rows (tuples in `columns` order): straight into the table, or, when
+    some may be there already, into `staged` (a temp table of the same columns, dropped at
     commit) and inserted from there, skipping rows whose keys are already in the table."""
 
     table: str
@@ -56,30 +57,34 @@ class Staging:
     types: tuple[str, ...]
 
     @classmethod
-    def of(cls, table: Table) -> Staging:
+    def of(cls, table: Table) -> FactTable:
         return cls(
             table.name,
             tuple(c.name for c in table.c),
             tuple(pg_type(c.type) for c in table.c),
         )
 
+    def index(self, column: str) -> int:
+        return self.columns.index(column)
+
+    @property
+    def copy(self) -> str:
+        return f"copy {self.table} ({', '.join(self.columns)}) from stdin (format binary)"
+
     @property
     def staged(self) -> str:
         return f"staged_{self.table}"
 
     @property
-    def create(self) -> str:
-        return (
-            f"create temp table if not exists {self.staged}"
-            f" (like {self.table}) on commit delete rows"
-        )
+    def create_staged(self) -> str:
+        return f"create temp table if not exists {self.staged} (like {self.table}) on commit drop"
 
     @property
-    def copy(self) -> str:
+    def copy_staged(self) -> str:
         return f"copy {self.staged} ({', '.join(self.columns)}) from stdin (format binary)"
 
-    def insert(self, returning: Sequence[str] = ()) -> str:
-        """Insert the staged rows, in the order they were copied (a temp table is read
+    def insert_staged(self, returning: Sequence[str] = ()) -> str:
+        """Insert the staged rows in the order they were copied (a temp table is read
         sequentially, never in parallel), skipping those whose natural key or event id is
         already there; `returning` columns of the rows that were new."""
         names = ", ".join(self.columns)
@@ -123,13 +128,18 @@ async def fetch(
         raise _translated(statement, exc) from exc
 
 
-async def stage(conn: AsyncConnection, staging: Staging, rows: Iterable[Sequence[Any]]) -> None:
-    """Binary COPY of `rows` (tuples in `staging.columns` order) into the staging table, which
-    must exist in this session (see `Staging.create`)."""
+async def copy(
+    conn: AsyncConnection, statement: str, types: Sequence[str], rows: Iterable[Sequence[Any]]
+) -> None:
+    """Binary COPY of `rows` (`statement`: copy ... from stdin (format binary))."""
     try:
-        async with (await driver(conn)).cursor() as cur, cur.copy(staging.copy) as copy:
-            copy.set_types(list(staging.types))
+        async with (await driver(conn)).cursor() as cur, cur.copy(statement) as out:
+            out.set_types(list(types))
             for row in rows:
-                await copy.write_row(row)
+                await out.write_row(row)
     except psycopg.Error as exc:
-        raise _translated(staging.copy, exc) from exc
+        raise _translated(statement, exc) from exc
+
+
+def is_unique_violation(exc: DBAPIError) -> bool:
+    return isinstance(exc.orig, psycopg.errors.UniqueViolation)

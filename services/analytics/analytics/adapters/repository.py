@@ -8,58 +8,51 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
+from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import Table, text
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from analytics.adapters import bulk
 from analytics.adapters.tables import FACT_TABLES, sell_in_shipments, sell_through_lines
+from analytics.domain.inventory import InventoryChange
 
 Row = dict[str, Any]
 FactRow = tuple[Any, ...]  # in the order of its table's columns
 
-STAGING = {t: bulk.Staging.of(t) for t in FACT_TABLES}
+FACTS = {t: bulk.FactTable.of(t) for t in FACT_TABLES}
 INVENTORY_FACTS = (sell_through_lines, sell_in_shipments)
-_LINES, _SHIPMENTS = STAGING[sell_through_lines], STAGING[sell_in_shipments]
+_LINES, _SHIPMENTS = FACTS[sell_through_lines], FACTS[sell_in_shipments]
+LINE_UNITS = ("distributor_id", "sku", "quantity", "sold_on")
+SHIPMENT_UNITS = ("distributor_id", "sku", "quantity")
+_line_units = itemgetter(*(_LINES.index(c) for c in LINE_UNITS))
+_shipment_units = itemgetter(*(_SHIPMENTS.index(c) for c in SHIPMENT_UNITS))
 
-# The staged lines and shipments that are new (not already in their tables) add their units:
-# to the daily buckets, to the positions' sums, and to the distributors' last day (as_of).
-# Sums and maximum commute, so arrival order does not matter. Returns the touched positions
-# (distributor, SKU) and, with a null SKU, the distributors whose as_of moved: all of their
-# positions have a new window.
-ADD_INVENTORY = f"""
-with new_lines as (
-    {_LINES.insert(("distributor_id", "sku", "quantity", "sold_on"))}
-), new_shipments as (
-    {_SHIPMENTS.insert(("distributor_id", "sku", "quantity"))}
-), daily as (
+# Units of new facts, aggregated per batch, added to the daily buckets, to the positions' sums
+# and to the distributors' last day (as_of). Returns the distributors whose as_of moved: all of
+# their positions have a new window.
+ADD_INVENTORY = """
+with daily as (
     insert into sell_through_daily (distributor_id, sku, sold_on, units)
-    select distributor_id, sku, sold_on, sum(quantity) from new_lines group by 1, 2, 3
+    select * from unnest(%b::text[], %b::text[], %b::date[], %b::bigint[])
     on conflict (distributor_id, sku, sold_on) do update
         set units = sell_through_daily.units + excluded.units
 ), sums as (
     insert into inventory_positions (distributor_id, sku, sell_in_units, sell_through_units,
         on_hand, units_in_window, avg_weekly_units, loading_flag)
-    select distributor_id, sku, sum(sell_in), sum(sold), 0, 0, 0, false from (
-        select distributor_id, sku, quantity as sell_in, 0 as sold from new_shipments
-        union all
-        select distributor_id, sku, 0, quantity from new_lines
-    ) new group by 1, 2
+    select d, s, i, t, 0, 0, 0, false
+    from unnest(%b::text[], %b::text[], %b::bigint[], %b::bigint[]) as x(d, s, i, t)
     on conflict (distributor_id, sku) do update set
         sell_in_units = inventory_positions.sell_in_units + excluded.sell_in_units,
         sell_through_units = inventory_positions.sell_through_units + excluded.sell_through_units
-    returning distributor_id, sku
-), moved as (
-    insert into distributor_as_of (distributor_id, as_of)
-    select distributor_id, max(sold_on) from new_lines group by 1
-    on conflict (distributor_id) do update set as_of = excluded.as_of
-        where distributor_as_of.as_of < excluded.as_of
-    returning distributor_id
 )
-select distributor_id, sku from sums
-union all
-select distributor_id, null from moved
+insert into distributor_as_of (distributor_id, as_of)
+select * from unnest(%b::text[], %b::date[])
+on conflict (distributor_id) do update set as_of = excluded.as_of
+    where distributor_as_of.as_of < excluded.as_of
+returning distributor_id
 """
 # The positions to recompute, with what the shared arithmetic needs: the stored sums, as_of
 # and the net units of the window, summed from at most 91 daily buckets per position.
@@ -118,31 +111,82 @@ class Touched:
     positions: tuple[tuple[str, str], ...] = ()
     moved: tuple[str, ...] = ()
 
-    def __bool__(self) -> bool:
-        return bool(self.positions or self.moved)
+
+@dataclass(frozen=True)
+class NewFacts:
+    """The units of the lines and shipments that were not in their tables before."""
+
+    lines: list[tuple[str, str, int, date]]
+    shipments: list[tuple[str, str, int]]
 
 
-async def insert_facts(conn: AsyncConnection, facts: Mapping[Table, Sequence[FactRow]]) -> Touched:
-    """Insert every table's rows (one COPY and one insert per table), skipping rows whose
-    natural key or event id is already there; new lines and shipments add their units."""
+async def insert_facts(conn: AsyncConnection, facts: Mapping[Table, Sequence[FactRow]]) -> NewFacts:
+    """Insert every table's rows, skipping rows whose natural key or event id is already there.
+
+    Normally every row is new (a redelivery at the same offset never reaches the handler): each
+    table's rows are copied straight in, under a savepoint. Only when a key is there already (an
+    event re-sent at a new offset) is that undone and the batch staged and inserted skipping
+    what is known."""
     present = [t for t in FACT_TABLES if facts.get(t)]
     if not present:
-        return Touched()
-    inventory = any(t in INVENTORY_FACTS for t in present)
-    staged = set(present) | (set(INVENTORY_FACTS) if inventory else set())
-    await bulk.run(conn, "; ".join(STAGING[t].create for t in FACT_TABLES if t in staged))
+        return NewFacts([], [])
+    await bulk.run(conn, "savepoint facts")
+    try:
+        for table in present:
+            await bulk.copy(conn, FACTS[table].copy, FACTS[table].types, facts[table])
+    except IntegrityError as exc:
+        if not bulk.is_unique_violation(exc):
+            raise
+        await bulk.run(conn, "rollback to savepoint facts")
+        return await _insert_skipping_known(conn, facts, present)
+    return NewFacts(
+        list(map(_line_units, facts.get(sell_through_lines, ()))),
+        list(map(_shipment_units, facts.get(sell_in_shipments, ()))),
+    )
+
+
+async def _insert_skipping_known(
+    conn: AsyncConnection, facts: Mapping[Table, Sequence[FactRow]], present: Sequence[Table]
+) -> NewFacts:
+    await bulk.run(conn, "; ".join(FACTS[t].create_staged for t in present))
     for table in present:
-        await bulk.stage(conn, STAGING[table], facts[table])
-    plain = [STAGING[t].insert() for t in present if t not in INVENTORY_FACTS]
+        await bulk.copy(conn, FACTS[table].copy_staged, FACTS[table].types, facts[table])
+    plain = [FACTS[t].insert_staged() for t in present if t not in INVENTORY_FACTS]
     if plain:
         await bulk.run(conn, "; ".join(plain))
-    if not inventory:
-        return Touched()
-    rows = await bulk.fetch(conn, ADD_INVENTORY)
-    return Touched(
-        tuple(sorted((d, s) for d, s in rows if s is not None)),
-        tuple(sorted(d for d, s in rows if s is None)),
+    lines, shipments = [], []
+    if sell_through_lines in present:
+        lines = await bulk.fetch(conn, _LINES.insert_staged(LINE_UNITS))
+    if sell_in_shipments in present:
+        shipments = await bulk.fetch(conn, _SHIPMENTS.insert_staged(SHIPMENT_UNITS))
+    return NewFacts(
+        [(d, s, int(q), day) for d, s, q, day in lines],
+        [(d, s, int(q)) for d, s, q in shipments],
     )
+
+
+async def add_inventory(conn: AsyncConnection, change: InventoryChange) -> Touched:
+    """Add a batch's units to buckets, sums and as_of, in one statement."""
+    daily = sorted(change.daily.items())
+    positions = change.positions
+    latest = sorted(change.latest.items())
+    moved = await bulk.fetch(
+        conn,
+        ADD_INVENTORY,
+        (
+            [d for (d, _, _), _ in daily],
+            [s for (_, s, _), _ in daily],
+            [day for (_, _, day), _ in daily],
+            [units for _, units in daily],
+            [d for d, _ in positions],
+            [s for _, s in positions],
+            [change.sell_in.get(k, 0) for k in positions],
+            [change.sell_through.get(k, 0) for k in positions],
+            [d for d, _ in latest],
+            [day for _, day in latest],
+        ),
+    )
+    return Touched(tuple(positions), tuple(sorted(d for (d,) in moved)))
 
 
 async def position_inputs(

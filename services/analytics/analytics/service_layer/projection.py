@@ -1,6 +1,7 @@
 """Applying facts: every event becomes a row of its own table (idempotent on natural key and
-event id). New sell-in and sell-through facts add their units to the positions' sums and to
-daily buckets per distributor x SKU x day (sums commute, so arrival order does not matter).
+event id). The units of the new sell-in and sell-through facts, aggregated per batch, are added
+to the positions' sums and to daily buckets per distributor x SKU x day (sums commute, so
+arrival order does not matter).
 
 Then only what changed is recomputed: the positions whose sums changed, and every position of a
 distributor whose last day (as_of, the end of the 91-day window) moved. Each position is a
@@ -19,15 +20,19 @@ from analytics.adapters.repository import (
     FactRow,
     PositionInputs,
     Row,
+    add_inventory,
     insert_facts,
     position_inputs,
     save_positions,
 )
+from analytics.domain.inventory import inventory_change
 
 
 async def record(conn: AsyncConnection, facts: Mapping[Table, Sequence[FactRow]]) -> None:
-    touched = await insert_facts(conn, facts)
-    if touched:
+    new = await insert_facts(conn, facts)
+    change = inventory_change(new.shipments, new.lines)
+    if change:
+        touched = await add_inventory(conn, change)
         inputs = await position_inputs(conn, touched, WINDOW_DAYS - 1)
         await save_positions(conn, [position_row(i) for i in inputs])
 
