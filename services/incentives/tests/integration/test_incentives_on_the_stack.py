@@ -35,6 +35,8 @@ from incentives.adapters.repository import SqlRepository
 from incentives.bootstrap import TABLES, IncentivesService, bootstrap
 from incentives.entrypoints.consumers import TOPICS, to_batch
 from incentives.service_layer.accrue import accrue
+from incentives.service_layer.events import rebate_accrued
+from incentives.service_layer.facts import Batch
 from sqlalchemy import event, text
 from typer.testing import CliRunner
 
@@ -316,6 +318,49 @@ async def test_a_batch_costs_the_same_number_of_statements_whatever_its_size(
         costs.append((statements, time.perf_counter() - started))
     print(f"statements and seconds per batch of 20 / 400 lines: {costs}")
     assert costs[0][0] == costs[1][0] <= 20
+    await close(svc)
+
+
+async def test_rows_already_recorded_are_neither_written_nor_totalled_twice(
+    settings_for, provisioned, topic_prefix
+):
+    """The COPY fast path meets rows that are already there (its fallback: staging table and
+    INSERT … ON CONFLICT DO NOTHING): only the new ones are saved, totalled and announced."""
+    svc = offline_service(settings_for)
+    log = to_batch(envelopes(scenario(), topic_prefix), topic_prefix)
+    memory = InMemoryRepository()
+    first = await accrue(Batch(log.partners, log.deals, log.lines[:4]), svc.programs, memory)
+    second = await accrue(Batch([], [], log.lines[4:]), svc.programs, memory)
+    pending, skipped = list(memory.pending.values()), list(memory.skipped.values())
+    assert first and second and pending and skipped
+
+    async def save(postings, pending, skipped, facts=()):
+        async with svc.runtime.engine.begin() as conn:
+            repo = SqlRepository(conn, svc.outbox)
+            await repo.lock()
+            added = await repo.add_partners(list(facts))
+            saved = await repo.save(postings, pending, skipped, {})
+            await repo.stage([rebate_accrued(p) for p in saved])
+            return [f.partner.partner_id for f in added], saved
+
+    assert await save(first, [], [], log.partners) == (["D-1", "R-1"], first)
+    # the first batch's outcome again, with the second's: only that is new
+    assert await save(first + second, pending, skipped, log.partners) == ([], second)
+    assert await save([], pending, skipped) == ([], [])
+    async with svc.runtime.engine.connect() as conn:
+        accruals = (await conn.execute(text("select count(*) from accruals"))).scalar()
+        outbox = (await conn.execute(text("select count(*) from outbox"))).scalar()
+        totals = {
+            (r.partner_id, r.reason): (r.amount, r.accruals)
+            for r in await conn.execute(text("select * from accrual_totals"))
+        }
+        skipped_rows = (await conn.execute(text("select count(*) from skipped_rules"))).scalar()
+        pending_rows = (await conn.execute(text("select count(*) from pending_rules"))).scalar()
+    assert accruals == outbox == len(first) + len(second) == len(memory.ledger)
+    assert totals == {
+        (t.partner_id, t.reason.value): (t.amount, t.accruals) for t in memory.totals.values()
+    }
+    assert (skipped_rows, pending_rows) == (len(skipped), len(pending))
     await close(svc)
 
 
