@@ -11,6 +11,7 @@ any), one statement for the totals and volume positions (aggregated here), the o
 from __future__ import annotations
 
 from collections import defaultdict
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -115,31 +116,41 @@ def line_fact(row: Any) -> LineFact:
 # COPY rows, in the column order of adapters/tables.py
 
 
-def _partner_row(f: PartnerFact) -> tuple[Any, ...]:
+class _Stamps(dict[datetime, str]):
+    """Timestamps as COPY text, each distinct one formatted once per batch: psycopg formats an
+    aware datetime in about as long as all the other values of a row together, and a line's
+    accruals (and often a whole report's lines) share the line's recorded_at."""
+
+    def __missing__(self, at: datetime) -> str:
+        text = self[at] = at.isoformat()
+        return text
+
+
+def _partner_row(f: PartnerFact, ts: _Stamps) -> tuple[Any, ...]:
     p, g = f.partner, f.trigger
-    return (p.partner_id, p.partner_type, p.tier, g.event_id, g.correlation_id, g.recorded_at,
+    return (p.partner_id, p.partner_type, p.tier, g.event_id, g.correlation_id, ts[g.recorded_at],
             g.trace_id)  # fmt: skip
 
 
-def _deal_row(f: DealFact) -> tuple[Any, ...]:
+def _deal_row(f: DealFact, ts: _Stamps) -> tuple[Any, ...]:
     d, g = f.deal, f.trigger
     return (d.deal_id, d.partner_id, d.registered_on, d.protection_expires_on, g.event_id,
-            g.correlation_id, g.recorded_at, g.trace_id)  # fmt: skip
+            g.correlation_id, ts[g.recorded_at], g.trace_id)  # fmt: skip
 
 
-def _line_row(f: LineFact) -> tuple[Any, ...]:
+def _line_row(f: LineFact, ts: _Stamps) -> tuple[Any, ...]:
     x, g = f.line, f.trigger
     return (x.event_id, x.distributor_id, x.reseller_id, x.report_id, x.line_no, x.product_line,
             x.quantity, x.unit_price, x.currency, x.sold_on, x.period, x.deal_id, f.position[0],
-            f.position[1], g.correlation_id, g.recorded_at, g.trace_id, g.topic)  # fmt: skip
+            f.position[1], g.correlation_id, ts[g.recorded_at], g.trace_id, g.topic)  # fmt: skip
 
 
-def _accrual_row(p: Posting) -> tuple[Any, ...]:
+def _accrual_row(p: Posting, ts: _Stamps) -> tuple[Any, ...]:
     a, g = p.accrual, p.trigger
     return (a.accrual_id, a.partner_id, a.program_id, a.program_version, a.currency, a.period,
             a.reason.value, a.basis_amount, a.rate, a.amount, a.line_event_id,
             p.line.position[0], p.line.position[1], a.deal_id, a.sold_on, a.running_before,
-            a.running_after, g.event_id, g.topic, g.correlation_id, g.recorded_at)  # fmt: skip
+            a.running_after, g.event_id, g.topic, g.correlation_id, ts[g.recorded_at])  # fmt: skip
 
 
 def _pending_row(p: PendingRule) -> tuple[Any, ...]:
@@ -155,20 +166,23 @@ class SqlRepository:
     def __init__(self, conn: AsyncConnection, outbox: Outbox) -> None:
         self.conn = conn
         self.outbox = outbox
+        self.stamps = _Stamps()
 
     async def lock(self) -> None:
         await self.conn.execute(LOCK, {"k": LOCK_KEY})
 
     async def add_partners(self, facts: list[PartnerFact]) -> list[PartnerFact]:
-        moved = await insert_new(self.conn, t.partners, [_partner_row(f) for f in facts],
-                                 MOVE_PARTNERS)  # fmt: skip
+        rows = [_partner_row(f, self.stamps) for f in facts]
+        moved = await insert_new(self.conn, t.partners, rows, MOVE_PARTNERS)
         if moved is None:
             return facts
         new = {r[0] for r in moved}
         return [f for f in facts if f.partner.partner_id in new]
 
     async def add_deals(self, facts: list[DealFact]) -> list[DealFact]:
-        moved = await insert_new(self.conn, t.deals, [_deal_row(f) for f in facts], MOVE_DEALS)
+        moved = await insert_new(
+            self.conn, t.deals, [_deal_row(f, self.stamps) for f in facts], MOVE_DEALS
+        )
         if moved is None:
             return facts
         new = {r[0] for r in moved}
@@ -177,7 +191,9 @@ class SqlRepository:
     async def add_lines(
         self, facts: list[LineFact]
     ) -> tuple[list[LineFact], list[tuple[LineFact, str]]]:
-        moved = await insert_new(self.conn, t.lines, [_line_row(f) for f in facts], MOVE_LINES)
+        moved = await insert_new(
+            self.conn, t.lines, [_line_row(f, self.stamps) for f in facts], MOVE_LINES
+        )
         known = {r[0] for r in moved} if moved is not None else set()
         if not known:
             return facts, []
@@ -258,35 +274,30 @@ class SqlRepository:
         skipped: list[SkippedRule],
         volumes: dict[VolumeKey, Decimal],
     ) -> list[Posting]:
-        saved = postings
-        moved = await insert_new(
-            self.conn, t.accruals, [_accrual_row(p) for p in postings], MOVE_ACCRUALS
-        )
-        if moved is not None and (known := {r[0] for r in moved}):
-            saved = [p for p in postings if p.accrual.accrual_id not in known]
-        await insert_new(self.conn, t.pending_rules, [_pending_row(p) for p in pending],
-                         MOVE_PENDING)  # fmt: skip
-        await insert_new(self.conn, t.skipped_rules, [_skipped_row(s) for s in skipped],
-                         MOVE_SKIPPED)  # fmt: skip
+        rows = [_accrual_row(p, self.stamps) for p in postings]
+        moved = await insert_new(self.conn, t.accruals, rows, MOVE_ACCRUALS)
+        known = {r[0] for r in moved} if moved is not None else set()
+        saved = [p for p in postings if p.accrual.accrual_id not in known] if known else postings
+        rows = [_pending_row(p) for p in pending]
+        await insert_new(self.conn, t.pending_rules, rows, MOVE_PENDING)
+        rows = [_skipped_row(s) for s in skipped]
+        await insert_new(self.conn, t.skipped_rules, rows, MOVE_SKIPPED)
         totals = _totals(saved)
         if totals or volumes:
-            ordered = sorted(volumes.items())
-            await self.conn.execute(
-                SAVE,
-                {
-                    **{f"t{c}": [row[i] for row in totals] for i, c in enumerate("pgvqrcan")},
-                    "vp": [k[0] for k, _ in ordered],
-                    "vv": [k[1] for k, _ in ordered],
-                    "vd": [k[2] for k, _ in ordered],
-                    "vq": [k[3] for k, _ in ordered],
-                    "vr": [v for _, v in ordered],
-                },
-            )
+            names = ("tp", "tg", "tv", "tq", "tr", "tc", "ta", "tn", "vp", "vv", "vd", "vq", "vr")
+            volume_rows = [(*k, v) for k, v in sorted(volumes.items())]
+            arrays = _columns(totals, 8) + _columns(volume_rows, 5)
+            await self.conn.execute(SAVE, dict(zip(names, arrays, strict=True)))
         return saved
 
     async def stage(self, events: list[dict[str, Any]]) -> None:
         if events:
             await self.outbox.add_bulk(self.conn, [(REBATE_ACCRUED, e) for e in events])
+
+
+def _columns(rows: list[tuple[Any, ...]], width: int) -> list[list[Any]]:
+    """Rows to one list per column (array parameters)."""
+    return [list(c) for c in zip(*rows, strict=True)] if rows else [[] for _ in range(width)]
 
 
 def _totals(saved: list[Posting]) -> list[tuple[Any, ...]]:

@@ -106,14 +106,15 @@ async def accrue(batch: Batch, programs: Sequence[Program], repo: Repository) ->
             )  # fmt: skip
             continue
         work.append(_Work(lf, program, pending.rule))
-    order = {(p.program_id, p.version): i for i, p in enumerate(programs)}
-    work.sort(
-        key=lambda w: (
-            w.line.position,
-            order[(w.program.program_id, w.program.version)],
-            RULE_ORDER[w.rule],
+    if released:  # the fresh lines' work is in this order already
+        order = {(p.program_id, p.version): i for i, p in enumerate(programs)}
+        work.sort(
+            key=lambda w: (
+                w.line.position,
+                order[(w.program.program_id, w.program.version)],
+                RULE_ORDER[w.rule],
+            )
         )
-    )
     return await _evaluate(work, skipped, repo)
 
 
