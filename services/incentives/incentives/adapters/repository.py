@@ -3,10 +3,10 @@ round trips per batch, never one per event, and no per-value parameter binding f
 (they are COPYed, see adapters/bulk.py). Every statement is precompiled text; the reads skip
 themselves when there is nothing to look up.
 
-A batch of lines (all new, the usual case) costs: the lock, savepoint +
-COPY of the lines, the volume positions (the deals when a line names one, partners when a rule
-needs a tier), savepoint + COPY of the accruals (and of skipped and pending rules when there are
-any), one statement for the totals and volume positions (aggregated here), the outbox COPY."""
+A batch of lines (all new, the usual case) costs: the lock, savepoint + COPY of the lines, the
+volume positions (the deals when a line names one, partners when a rule needs a tier), savepoint
++ COPY of the accruals (and of skipped and pending rules when there are any), one statement for
+the totals and volume positions (summed here), and the outbox COPY."""
 
 from __future__ import annotations
 
