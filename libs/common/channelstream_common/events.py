@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -11,11 +12,19 @@ from typing import Any
 from opentelemetry import trace
 
 _NAMESPACE = uuid.UUID("6f1c7a52-3b0e-4c55-9a61-2f6a3c0d5e11")
+_NAMESPACE_BYTES = _NAMESPACE.bytes
 
 
 def derived_id(*parts: object) -> str:
-    """A deterministic UUID for an event derived from others, so replays give the same ids."""
-    return str(uuid.uuid5(_NAMESPACE, "|".join(str(p) for p in parts)))
+    """A deterministic UUID for an event derived from others, so replays give the same ids.
+
+    uuid5 by hand (the same ids as `uuid.uuid5`, a third of the time: it runs per line)."""
+    digest = hashlib.sha1(_NAMESPACE_BYTES + "|".join([str(p) for p in parts]).encode()).digest()
+    h = bytearray(digest[:16])
+    h[6] = (h[6] & 0x0F) | 0x50
+    h[8] = (h[8] & 0x3F) | 0x80
+    x = h.hex()
+    return f"{x[:8]}-{x[8:12]}-{x[12:16]}-{x[16:20]}-{x[20:]}"
 
 
 def current_trace_id() -> str | None:

@@ -39,6 +39,8 @@ def traceparent(metadata: Mapping[str, Any]) -> str | None:
     cause = (_CAUSES.get() or {}).get(str(metadata.get("causation_id") or ""))
     if isinstance(cause, str):
         return cause
+    if cause is None and not telemetry.tracing_configured():
+        return None  # no span anywhere: nothing to inject
     carrier: dict[str, str] = {}
     propagate.inject(carrier, context=cause)
     return carrier.get("traceparent")
