@@ -73,7 +73,8 @@ class _Probe:
 
     def failed(self, target: _Target) -> None:
         """A refused upload (one transaction: nothing of it applied) never shows its unit."""
-        self.targets.remove(target)
+        if target in self.targets:  # the poller may have counted it already, on a later unit
+            self.targets.remove(target)
         for t in self.targets:
             if t.i > target.i:
                 t.units -= 1
