@@ -14,7 +14,6 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, replace
-from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +24,6 @@ from channelstream_cli import stack
 from channelstream_common import testing
 from channelstream_common.admin import ensure_topics, register_schemas
 from channelstream_common.audit import read_topic
-from channelstream_common.events import new_metadata
 from channelstream_common.kafka_security import client_kwargs
 from channelstream_common.lag import LagMonitor
 from channelstream_common.publisher import EventPublisher
@@ -175,19 +173,8 @@ def sasl_broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SaslBroker
             proc.wait()
 
 
-def partner(pid: str) -> dict[str, Any]:
-    return {
-        "metadata": new_metadata("onboarding"),
-        "partner_id": pid,
-        "legal_name": f"{pid} Ltd",
-        "partner_type": "DISTRIBUTOR",
-        "tier": "GOLD",
-        "parent_distributor_id": None,
-        "territories": ["DE"],
-        "exclusive_territories": [],
-        "enrolled_on": date(2026, 1, 5),
-        "contact_email": "ops@example.com",
-    }
+def partner(pid: str) -> dict:
+    return testing.partner_enrolled(pid)
 
 
 class NothingApplied:

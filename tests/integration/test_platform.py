@@ -14,8 +14,9 @@ import fastavro
 import httpx
 import pytest
 from aiokafka import AIOKafkaConsumer, TopicPartition
+from channelstream_common import testing
 from channelstream_common.db import make_engine
-from channelstream_common.events import Envelope, new_metadata
+from channelstream_common.events import Envelope
 from channelstream_common.projection import ProjectionStore
 from channelstream_common.publisher import EventPublisher
 from channelstream_common.serde import AvroSerde
@@ -28,18 +29,7 @@ SCHEMAS = Path(__file__).resolve().parents[2] / "schemas" / "avro"
 
 
 def partner(pid: str) -> dict:
-    return {
-        "metadata": new_metadata("onboarding"),
-        "partner_id": pid,
-        "legal_name": f"{pid} Ltd",
-        "partner_type": "DISTRIBUTOR",
-        "tier": "GOLD",
-        "parent_distributor_id": None,
-        "territories": ["DE", "AT"],
-        "exclusive_territories": ["AT"],
-        "enrolled_on": date(2026, 1, 5),
-        "contact_email": "ops@example.com",
-    }
+    return testing.partner_enrolled(pid, territories=["DE", "AT"], exclusive_territories=["AT"])
 
 
 async def read_all(bootstrap: str, topic: str, n: int, **kwargs) -> list:

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from datetime import date
 
 import pytest
 from channelstream_common import testing
 from channelstream_common.consumer import BatchApplier
 from channelstream_common.db import make_engine
-from channelstream_common.events import Envelope, new_metadata
+from channelstream_common.events import Envelope
 from channelstream_common.projection import ProjectionStore
 from channelstream_common.publisher import EventPublisher
 from channelstream_common.serde import AvroSerde
@@ -24,18 +23,7 @@ EVENTS = 300
 
 
 def partner(pid: str) -> dict:
-    return {
-        "metadata": new_metadata("onboarding"),
-        "partner_id": pid,
-        "legal_name": f"{pid} Ltd",
-        "partner_type": "DISTRIBUTOR",
-        "tier": "GOLD",
-        "parent_distributor_id": None,
-        "territories": ["DE"],
-        "exclusive_territories": [],
-        "enrolled_on": date(2026, 1, 5),
-        "contact_email": "ops@example.com",
-    }
+    return testing.partner_enrolled(pid)
 
 
 class Projection:

@@ -8,7 +8,7 @@ import uuid
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import Any, TypeVar
 
 T = TypeVar("T")
 
@@ -138,3 +138,23 @@ async def provision(endpoints: Endpoints, prefix: str) -> str:
     await ensure_topics(endpoints.kafka, prefix)
     await register_schemas(AvroSerde(endpoints.registry, prefix))
     return prefix
+
+
+def partner_enrolled(pid: str, **fields: Any) -> dict[str, Any]:
+    """A PartnerEnrolled value for tests (a distributor unless `fields` say otherwise)."""
+    from datetime import date
+
+    from channelstream_common.events import new_metadata
+
+    return {
+        "metadata": new_metadata("onboarding"),
+        "partner_id": pid,
+        "legal_name": f"{pid} Ltd",
+        "partner_type": "DISTRIBUTOR",
+        "tier": "GOLD",
+        "parent_distributor_id": None,
+        "territories": ["DE"],
+        "exclusive_territories": [],
+        "enrolled_on": date(2026, 1, 5),
+        "contact_email": "ops@example.com",
+    } | fields
