@@ -49,6 +49,10 @@ _DECIMAL = re.compile(r"[+-]?(?:[0-9]+(?:\.([0-9]*))?|\.([0-9]+))")
 _DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 # far beyond any valid quantity, small enough that int() never meets Python's digit limit
 _MAX_DIGITS = 20
+# valid dates already read: a report names few distinct days, and reading one costs more than
+# looking it up (bounded, so odd input cannot grow it without limit)
+_DATES: dict[str, date] = {}
+_MAX_DATES = 20_000
 
 
 class Malformed(ValueError):
@@ -99,7 +103,7 @@ def _text(raw: RawFields, name: str) -> str:
 
 def _values(raw: RawFields, header: Sequence[str], required: int) -> list[str]:
     """The stripped values in header order; the first `required` ones must be present."""
-    values = [(v.strip() if (v := raw.get(name)) else "") for name in header]
+    values = [v.strip() if v else "" for v in map(raw.get, header)]
     if max(map(len, values)) > MAX_FIELD:
         long = next(n for n, v in zip(header, values, strict=True) if len(v) > MAX_FIELD)
         raise Malformed(f"{long} is longer than {MAX_FIELD} characters")
@@ -110,6 +114,8 @@ def _values(raw: RawFields, header: Sequence[str], required: int) -> list[str]:
 
 
 def _to_int(name: str, value: str) -> int:
+    if value.isdigit() and value.isascii() and len(value) <= _MAX_DIGITS:
+        return int(value)  # the common case, without the pattern: plain ASCII digits
     if not _INTEGER.fullmatch(value):
         raise Malformed(f"{name} {value[:40]!r} is not an integer")
     if len(value) > _MAX_DIGITS:
@@ -124,6 +130,14 @@ def _integer(raw: RawFields, name: str) -> int:
 
 
 def _to_decimal(name: str, value: str) -> Decimal:
+    whole, _, fraction = value.partition(".")
+    if (
+        whole.isdigit()
+        and whole.isascii()
+        and len(fraction) <= PRICE_PLACES
+        and (not fraction or (fraction.isdigit() and fraction.isascii()))
+    ):
+        return Decimal(value)  # the common case, without the pattern: 123 or 123.45
     match = _DECIMAL.fullmatch(value)
     if not match:
         raise Malformed(f"{name} {value[:40]!r} is not a decimal number")
@@ -141,12 +155,18 @@ def _decimal(raw: RawFields, name: str) -> Decimal:
 
 
 def _to_date(name: str, value: str) -> date:
+    day = _DATES.get(value)
+    if day is not None:
+        return day
     if not _DATE.fullmatch(value):
         raise Malformed(f"{name} {value[:40]!r} is not an ISO date (YYYY-MM-DD)")
     try:
-        return date.fromisoformat(value)
+        day = date.fromisoformat(value)
     except ValueError as exc:
         raise Malformed(f"{name} {value!r} is not a calendar date") from exc
+    if len(_DATES) < _MAX_DATES:
+        _DATES[value] = day
+    return day
 
 
 def parse_sale(raw: RawFields) -> SaleLine | Rejection:
@@ -156,19 +176,19 @@ def parse_sale(raw: RawFields) -> SaleLine | Rejection:
         number = _to_int("line_no", line_no)
         if not 1 <= number < 2**63:
             raise Malformed(f"line_no {line_no} must be a positive integer")
-        return SaleLine(
-            report_id=report_id,
-            line_no=number,
-            distributor_id=distributor,
-            reseller_id=reseller,
-            sku=sku,
-            quantity=_to_int("quantity", qty),
-            unit_price=_to_decimal("unit_price", price),
-            currency=currency.upper(),
-            sold_on=_to_date("sold_on", sold_on),
-            end_customer_name=name or None,
-            end_customer_country=country or None,
-            deal_id=deal or None,
+        return SaleLine(  # positional, in field order: cheaper than keywords on this hot path
+            report_id,
+            number,
+            distributor,
+            reseller,
+            sku,
+            _to_int("quantity", qty),
+            _to_decimal("unit_price", price),
+            currency.upper(),
+            _to_date("sold_on", sold_on),
+            name or None,
+            country or None,
+            deal or None,
         )
     except Malformed as exc:
         return malformed(str(exc))

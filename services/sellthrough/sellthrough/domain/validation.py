@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import hashlib
 import re
 from collections.abc import Mapping
 from datetime import date
 from decimal import Decimal
+from hashlib import blake2b
 from typing import TypeAlias
 
 from sellthrough.domain.model import (
@@ -118,43 +118,29 @@ def check_shipment(
     return _enrolled_by(line.shipped_on, distributor, "distributor")
 
 
-def _digest(*parts: object) -> str:
-    text = "\x1f".join("" if p is None else str(p) for p in parts)
-    return hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
+def _digest(text: str) -> str:
+    return blake2b(text.encode(), digest_size=16).hexdigest()
+
+
+# The digests join their parts with \x1f (None as the empty string, amounts with 4 places),
+# built as one f-string per line: the same text as joining the parts, for a fraction of the cost.
 
 
 def sale_hash(line: SaleLine) -> str:
     """Digest of the line's meaning: 12.5 and 12.50 are the same price."""
     return _digest(
-        line.report_id,
-        line.line_no,
-        line.distributor_id,
-        line.reseller_id,
-        line.sku,
-        line.quantity,
-        _canonical(line.unit_price),
-        line.currency,
-        line.sold_on.isoformat(),
-        line.end_customer_name,
-        line.end_customer_country,
-        line.deal_id,
+        f"{line.report_id}\x1f{line.line_no}\x1f{line.distributor_id}\x1f{line.reseller_id}"
+        f"\x1f{line.sku}\x1f{line.quantity}\x1f{line.unit_price:.4f}\x1f{line.currency}"
+        f"\x1f{line.sold_on.isoformat()}\x1f{line.end_customer_name or ''}"
+        f"\x1f{line.end_customer_country or ''}\x1f{line.deal_id or ''}"
     )
 
 
 def shipment_hash(line: ShipmentLine) -> str:
     return _digest(
-        line.shipment_id,
-        line.distributor_id,
-        line.sku,
-        line.quantity,
-        _canonical(line.unit_cost),
-        line.currency,
-        line.shipped_on.isoformat(),
+        f"{line.shipment_id}\x1f{line.distributor_id}\x1f{line.sku}\x1f{line.quantity}"
+        f"\x1f{line.unit_cost:.4f}\x1f{line.currency}\x1f{line.shipped_on.isoformat()}"
     )
-
-
-def _canonical(amount: Decimal) -> str:
-    return f"{amount:.4f}"
 
 
 def resubmission(previous_hash: str, line_hash: str) -> Rejection | None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Mapping
+from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass
 from datetime import date
 from typing import Any, TypeAlias
@@ -47,6 +47,18 @@ class Flavor:
         if isinstance(line, SaleLine):
             return validation.check_sale(line, rules, partners, today)
         return validation.check_shipment(line, rules, partners, today)
+
+    def checker(
+        self, rules: Rules, partners: Mapping[str, Partner]
+    ) -> Callable[[Any, date], Verdict]:
+        """check() with these rules and partners, dispatched once rather than per line."""
+        check = validation.check_sale if self.kind is Kind.SALE else validation.check_shipment
+        return lambda line, today: check(line, rules, partners, today)
+
+    @property
+    def hasher(self) -> Callable[[Any], str]:
+        """hash_of(), dispatched once rather than per line."""
+        return validation.sale_hash if self.kind is Kind.SALE else validation.shipment_hash
 
     @staticmethod
     def hash_of(line: Line) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import UTC, datetime, time
+from datetime import UTC, date, datetime, time
 from typing import Any
 
 from channelstream_common.events import current_trace_id, derived_id
@@ -48,8 +48,16 @@ def raw(item: Submitted) -> str:
     return text if len(text) <= MAX_RAW_LINE else text[:MAX_RAW_LINE] + "…[truncated]"
 
 
-def _midnight(day: Any) -> datetime:
-    return datetime.combine(day, time(0), UTC)
+def _midnight(day: date) -> datetime:
+    found = _MIDNIGHTS.get(day)
+    if found is None:
+        found = datetime.combine(day, time(0), UTC)
+        if len(_MIDNIGHTS) < 20_000:
+            _MIDNIGHTS[day] = found
+    return found
+
+
+_MIDNIGHTS: dict[date, datetime] = {}
 
 
 def sale_reported(
