@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 
+from channelstream_common.db import make_engine
 from channelstream_common.outbox import Outbox
 from channelstream_common.runtime import Runtime, build_runtime
 from channelstream_common.settings import Settings
@@ -29,7 +30,7 @@ from sellthrough.service_layer.partners import PartnerBook
 from sellthrough.service_layer.pipeline import Pipeline
 from sellthrough.service_layer.queries import Queries
 from sellthrough.service_layer.sweeper import HoldSweeper
-from sellthrough.service_layer.uploads import Uploads
+from sellthrough.service_layer.uploads import Intake, IntakeLimits, Uploads
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 # Kafka-driven decisions commit inside projection transactions, after which nothing can kick
@@ -81,8 +82,37 @@ def seconds(settings: Settings, key: str, default: float) -> float:
     return value
 
 
+def count(settings: Settings, key: str, default: int) -> int:
+    raw = settings.get(key, str(default))
+    try:
+        value = int(raw)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise RuntimeError(
+            f"CHANNELSTREAM_SELLTHROUGH_{key.upper()} must be a positive integer, not {raw!r}"
+        )
+    return value
+
+
+def intake_limits(settings: Settings) -> IntakeLimits:
+    d = IntakeLimits()
+    return IntakeLimits(
+        concurrency=count(settings, "intake_concurrency", d.concurrency),
+        queue=count(settings, "intake_queue", d.queue),
+        wait=seconds(settings, "intake_wait_seconds", d.wait),
+        retry_after=count(settings, "intake_retry_after_seconds", d.retry_after),
+    )
+
+
 def bootstrap(settings: Settings) -> SellthroughService:
     runtime = build_runtime(settings, migrations_dir=MIGRATIONS)
+    pool_size = settings.get("db_pool_size", "")
+    if pool_size:
+        # the runtime's engine has not connected yet: replaced before anything holds it
+        runtime.engine = make_engine(
+            settings.database_url, pool_size=count(settings, "db_pool_size", 5)
+        )
     outbox = Outbox(runtime.engine, runtime.publisher)
     grace = seconds(settings, "hold_grace_seconds", 300)
     pipeline = Pipeline(
@@ -115,7 +145,7 @@ def bootstrap(settings: Settings) -> SellthroughService:
         [SELL_IN_SUBMITTED],
         consumers.intake_handler(pipeline, SHIPMENTS),
     )
-    uploads = Uploads(runtime.engine, pipeline, outbox)
+    uploads = Uploads(runtime.engine, pipeline, outbox, intake=Intake(intake_limits(settings)))
     queries = Queries(runtime.engine, pipeline.partners)
     register_views(runtime.app, uploads, queries)
     sweeper = HoldSweeper(

@@ -1,9 +1,13 @@
-"""Bulk statements straight on the psycopg connection of a SQLAlchemy transaction, with arrays
-as binary parameters (%b): three times cheaper to send than the text arrays of text()."""
+"""Bulk statements straight on the psycopg connection of a SQLAlchemy transaction.
+
+Columns travel as PostgreSQL array literals, one text parameter each (`cast(%s as text[])`):
+joining a column into one string is a C-speed `str.join`, where an array parameter is dumped by
+psycopg element by element in Python, the largest client-side cost of a 5 000-line batch."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
+from datetime import date
 from typing import Any
 
 import psycopg
@@ -22,3 +26,30 @@ async def fetch(conn: AsyncConnection, query: str, params: Sequence[Any]) -> lis
             return list(await cur.fetchall()) if cur.description else []
     except psycopg.Error as exc:
         raise DBAPIError.instance(query, None, exc, psycopg.Error) from exc
+
+
+def texts(values: Iterable[str | None]) -> str:
+    """An array literal of texts, None as NULL: every element quoted, `"` and `\\` escaped."""
+    values = list(values)
+    if not values:
+        return "{}"
+    if None not in values:
+        joined = '","'.join(values)  # type: ignore[arg-type]  # no None, checked above
+        # nothing to escape (the common case): the only quotes are the separators' two each
+        if joined.count('"') == 2 * (len(values) - 1) and "\\" not in joined:
+            return '{"' + joined + '"}'
+    return "{" + ",".join("NULL" if v is None else _quoted(v) for v in values) + "}"
+
+
+def _quoted(value: str) -> str:
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def ints(values: Iterable[int]) -> str:
+    """An array literal of integers (bigint[] or integer[])."""
+    return "{" + ",".join(map(str, values)) + "}"
+
+
+def dates(values: Iterable[date]) -> str:
+    """An array literal of dates (ISO format)."""
+    return "{" + ",".join(d.isoformat() for d in values) + "}"

@@ -18,15 +18,6 @@ from sellthrough.domain.model import Kind, Partner
 PARTNERS_LOCK = 0x5E11_7470
 
 
-@dataclass(frozen=True, slots=True)
-class StatusRow:
-    key: Hashable
-    status: str
-    reason: str | None
-    line_hash: str | None
-    upload_id: str
-
-
 async def lock_for_intake(conn: AsyncConnection) -> None:
     await conn.execute(text("select pg_advisory_xact_lock_shared(:k)"), {"k": PARTNERS_LOCK})
 
@@ -72,69 +63,82 @@ async def insert_partners(
 async def accepted_hashes(
     conn: AsyncConnection, kind: Kind, keys: Iterable[Hashable]
 ) -> dict[Hashable, str]:
+    """The content hash of each of these lines that is accepted."""
     keys = list(keys)
     if not keys:
         return {}
     if kind is Kind.SALE:
+        pairs: list[tuple[str, int]] = keys  # type: ignore[assignment]
         rows = await bulk.fetch(
             conn,
             "select r.report_id, r.line_no, r.line_hash from report_lines r"
-            " join unnest(%b::text[], %b::bigint[]) k(report_id, line_no)"
+            " join unnest(cast(%s as text[]), cast(%s as bigint[])) k(report_id, line_no)"
             " using (report_id, line_no) where r.status = 'accepted'",
-            ([k[0] for k in keys], [k[1] for k in keys]),  # type: ignore[index]
+            (bulk.texts(k[0] for k in pairs), bulk.ints(k[1] for k in pairs)),
         )
         return {(r[0], r[1]): r[2] for r in rows}
     rows = await bulk.fetch(
         conn,
         "select shipment_id, line_hash from shipment_lines"
-        " where shipment_id = any(%b::text[]) and status = 'accepted'",
-        (keys,),
+        " where shipment_id = any(cast(%s as text[])) and status = 'accepted'",
+        (bulk.texts(keys),),  # type: ignore[arg-type]
     )
     return {r[0]: r[1] for r in rows}
 
 
+# (status, reason, line hash, upload id) of a line, by its key
+LineStatus = tuple[str, str | None, str | None, str]
+
+_UPSERT = (
+    " on conflict ({key}) do update set status = excluded.status, reason = excluded.reason,"
+    " line_hash = excluded.line_hash, upload_id = excluded.upload_id"
+    " where {table}.status <> 'accepted' returning {key})"
+    " select {key} from v except all select {key} from w"
+)
+_RECORD_SALES = (
+    "with v (report_id, line_no, status, reason, line_hash, upload_id) as (select * from unnest("
+    "cast(%s as text[]), cast(%s as bigint[]), cast(%s as text[]), cast(%s as text[]),"
+    " cast(%s as text[]), cast(%s as text[]))),"
+    " w as (insert into report_lines (report_id, line_no, status, reason, line_hash, upload_id)"
+    " select report_id, line_no, status, nullif(reason, ''), nullif(line_hash, ''), upload_id"
+    " from v" + _UPSERT.format(key="report_id, line_no", table="report_lines")
+)
+_RECORD_SHIPMENTS = (
+    "with v (shipment_id, status, reason, line_hash, upload_id) as (select * from unnest("
+    "cast(%s as text[]), cast(%s as text[]), cast(%s as text[]), cast(%s as text[]),"
+    " cast(%s as text[]))),"
+    " w as (insert into shipment_lines (shipment_id, status, reason, line_hash, upload_id)"
+    " select shipment_id, status, nullif(reason, ''), nullif(line_hash, ''), upload_id"
+    " from v" + _UPSERT.format(key="shipment_id", table="shipment_lines")
+)
+
+
 async def record_status(
-    conn: AsyncConnection, kind: Kind, rows: Sequence[StatusRow]
+    conn: AsyncConnection, kind: Kind, rows: dict[Hashable, LineStatus]
 ) -> set[Hashable]:
-    """Upsert each line's latest status; an accepted line is never overwritten. Returns the keys
-    actually written (an accepted decision whose key is missing lost a race to another one)."""
+    """Upsert each line's latest status in one statement; an accepted line is never
+    overwritten. Returns the keys NOT written: lines already accepted, before this batch or by
+    a concurrent submission that won the race (usually none, and then nothing comes back)."""
     if not rows:
         return set()
-    rows = sorted(rows, key=lambda r: repr(r.key))  # one lock order for all writers: no deadlock
-    values = (
-        [r.status for r in rows],
-        [r.reason for r in rows],
-        [r.line_hash for r in rows],
-        [r.upload_id for r in rows],
-    )
-    arrays = "%b::text[], %b::text[], %b::text[], %b::text[])"
-    update = (
-        " do update set status = excluded.status, reason = excluded.reason,"
-        " line_hash = excluded.line_hash, upload_id = excluded.upload_id"
+    keys = sorted(rows)  # type: ignore[type-var]  # one lock order for all writers: no deadlock
+    values = [rows[k] for k in keys]
+    columns = (
+        bulk.texts([v[0] for v in values]),
+        bulk.texts([v[1] or "" for v in values]),
+        bulk.texts([v[2] or "" for v in values]),
+        bulk.texts([v[3] for v in values]),
     )
     if kind is Kind.SALE:
-        written = await bulk.fetch(
+        pairs: list[tuple[str, int]] = keys  # type: ignore[assignment]
+        missing = await bulk.fetch(
             conn,
-            "insert into report_lines (report_id, line_no, status, reason, line_hash, upload_id)"
-            " select * from unnest(%b::text[], %b::bigint[], "
-            + arrays
-            + " on conflict (report_id, line_no)"
-            + update
-            + " where report_lines.status <> 'accepted' returning report_id, line_no",
-            ([r.key[0] for r in rows], [r.key[1] for r in rows], *values),  # type: ignore[index]
+            _RECORD_SALES,
+            (bulk.texts([k[0] for k in pairs]), bulk.ints([k[1] for k in pairs]), *columns),
         )
-        return {(r[0], r[1]) for r in written}
-    written = await bulk.fetch(
-        conn,
-        "insert into shipment_lines (shipment_id, status, reason, line_hash, upload_id)"
-        " select * from unnest(%b::text[], "
-        + arrays
-        + " on conflict (shipment_id)"
-        + update
-        + " where shipment_lines.status <> 'accepted' returning shipment_id",
-        ([r.key for r in rows], *values),
-    )
-    return {r[0] for r in written}
+        return {(r[0], r[1]) for r in missing}
+    missing = await bulk.fetch(conn, _RECORD_SHIPMENTS, (bulk.texts(keys), *columns))  # type: ignore[arg-type]
+    return {r[0] for r in missing}
 
 
 HOLD_COLUMNS = (
@@ -225,20 +229,24 @@ async def stage_raw(conn: AsyncConnection, topic: str, rows: Sequence[dict[str, 
 
 # ---------------------------------------------------------------------------- uploads
 
+RECEIVING, COMPLETE, FAILED, STREAMING = "receiving", "complete", "failed", "streaming"
 
-async def open_upload(
-    conn: AsyncConnection, upload_id: str, kind: Kind, path: str, submitted_by: str
+
+async def set_upload_state(
+    conn: AsyncConnection, upload_id: str, kind: Kind, path: str, submitted_by: str, state: str
 ) -> None:
+    """An upload's state, created with no lines if this is its first sight."""
     await conn.execute(
         text(
             "insert into uploads (upload_id, kind, ingestion_path, submitted_by, state)"
-            " values (:u, :k, :p, :s, 'receiving')"
+            " values (:u, :k, :p, :s, :state)"
+            " on conflict (upload_id) do update set state = excluded.state"
         ),
-        {"u": upload_id, "k": kind.value, "p": path, "s": submitted_by},
+        {"u": upload_id, "k": kind.value, "p": path, "s": submitted_by, "state": state},
     )
 
 
-async def close_upload(conn: AsyncConnection, upload_id: str, state: str) -> None:
+async def mark_upload(conn: AsyncConnection, upload_id: str, state: str) -> None:
     await conn.execute(
         text("update uploads set state = :s where upload_id = :u"), {"u": upload_id, "s": state}
     )
@@ -255,51 +263,52 @@ class UploadDelta:
     duplicates: int
     held: int
     rejected: dict[str, int]
+    # an upload's state once these lines are counted; STREAMING (Kafka intake, or lines
+    # decided again after a hold) leaves the state of a known upload as it is
+    state: str = STREAMING
+
+
+_BUMP = (
+    "with u as (insert into uploads (upload_id, kind, ingestion_path, submitted_by, state, lines,"
+    " accepted, duplicates, held) select * from unnest(cast(%s as text[]), cast(%s as text[]),"
+    " cast(%s as text[]), cast(%s as text[]), cast(%s as text[]), cast(%s as bigint[]),"
+    " cast(%s as bigint[]), cast(%s as bigint[]), cast(%s as bigint[]))"
+    " on conflict (upload_id) do update set lines = uploads.lines + excluded.lines,"
+    " accepted = uploads.accepted + excluded.accepted,"
+    " duplicates = uploads.duplicates + excluded.duplicates,"
+    " held = uploads.held + excluded.held,"
+    f" state = case excluded.state when '{STREAMING}' then uploads.state else excluded.state end)"
+    " insert into upload_rejections (upload_id, reason, n) select * from unnest("
+    "cast(%s as text[]), cast(%s as text[]), cast(%s as bigint[]))"
+    " on conflict (upload_id, reason) do update set n = upload_rejections.n + excluded.n"
+)
 
 
 async def bump_uploads(conn: AsyncConnection, deltas: Sequence[UploadDelta]) -> None:
-    """Add to the counters of each upload (created on first sight: Kafka intake)."""
+    """Add to the counters of each upload (created on first sight), and to its refusals by
+    reason: one statement."""
     if not deltas:
         return
     deltas = sorted(deltas, key=lambda d: d.upload_id)
-    await conn.execute(
-        text(
-            "insert into uploads (upload_id, kind, ingestion_path, submitted_by, state, lines,"
-            " accepted, duplicates, held) select u, k, p, b, 'streaming', l, a, d, h from unnest("
-            "cast(:ids as text[]), cast(:kinds as text[]), cast(:paths as text[]),"
-            " cast(:by as text[]), cast(:l as bigint[]), cast(:a as bigint[]),"
-            " cast(:d as bigint[]), cast(:h as bigint[])) x(u, k, p, b, l, a, d, h)"
-            " on conflict (upload_id) do update set lines = uploads.lines + excluded.lines,"
-            " accepted = uploads.accepted + excluded.accepted,"
-            " duplicates = uploads.duplicates + excluded.duplicates,"
-            " held = uploads.held + excluded.held"
-        ),
-        {
-            "ids": [d.upload_id for d in deltas],
-            "kinds": [d.kind for d in deltas],
-            "paths": [d.ingestion_path for d in deltas],
-            "by": [d.submitted_by for d in deltas],
-            "l": [d.lines for d in deltas],
-            "a": [d.accepted for d in deltas],
-            "d": [d.duplicates for d in deltas],
-            "h": [d.held for d in deltas],
-        },
-    )
     rejections = [(d.upload_id, r, n) for d in deltas for r, n in sorted(d.rejected.items()) if n]
-    if rejections:
-        await conn.execute(
-            text(
-                "insert into upload_rejections (upload_id, reason, n) select * from unnest("
-                "cast(:u as text[]), cast(:r as text[]), cast(:n as bigint[]))"
-                " on conflict (upload_id, reason) do update"
-                " set n = upload_rejections.n + excluded.n"
-            ),
-            {
-                "u": [u for u, _, _ in rejections],
-                "r": [r for _, r, _ in rejections],
-                "n": [n for _, _, n in rejections],
-            },
-        )
+    await bulk.fetch(
+        conn,
+        _BUMP,
+        (
+            bulk.texts([d.upload_id for d in deltas]),
+            bulk.texts([d.kind for d in deltas]),
+            bulk.texts([d.ingestion_path for d in deltas]),
+            bulk.texts([d.submitted_by for d in deltas]),
+            bulk.texts([d.state for d in deltas]),
+            bulk.ints([d.lines for d in deltas]),
+            bulk.ints([d.accepted for d in deltas]),
+            bulk.ints([d.duplicates for d in deltas]),
+            bulk.ints([d.held for d in deltas]),
+            bulk.texts([u for u, _, _ in rejections]),
+            bulk.texts([r for _, r, _ in rejections]),
+            bulk.ints([n for _, _, n in rejections]),
+        ),
+    )
 
 
 async def upload_status(conn: AsyncConnection, upload_id: str) -> dict[str, Any] | None:

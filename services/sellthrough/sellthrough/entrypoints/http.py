@@ -14,12 +14,13 @@ from typing import Any
 import faust
 from faust.web import Request, Response, View
 from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from sellthrough.domain.inventory import COLUMNS, InventoryRow
 from sellthrough.service_layer.flavors import SALES, SHIPMENTS, Flavor
 from sellthrough.service_layer.queries import Queries
 from sellthrough.service_layer.submissions import CLI, HTTP
-from sellthrough.service_layer.uploads import CSV, NDJSON, BadUpload, Uploads
+from sellthrough.service_layer.uploads import CSV, NDJSON, BadUpload, Overloaded, Uploads
 
 log = logging.getLogger(__name__)
 
@@ -35,8 +36,18 @@ MAX_SUBMITTER = 200
 Handler = Callable[..., Awaitable[Response]]
 
 
-def error(view: View, status: int, code: str, detail: str) -> Response:
-    return view.json({"error": {"code": code, "detail": detail}}, status=status)
+POOL_RETRY_AFTER = 1  # seconds
+
+
+def error(
+    view: View, status: int, code: str, detail: str, headers: dict[str, str] | None = None
+) -> Response:
+    return view.json({"error": {"code": code, "detail": detail}}, status=status, headers=headers)
+
+
+def overloaded(view: View, detail: str, retry_after: int) -> Response:
+    """503 OVERLOADED: nothing was recorded, the same request may be sent again later."""
+    return error(view, 503, "OVERLOADED", detail, {"Retry-After": str(retry_after)})
 
 
 def guarded(fun: Handler) -> Handler:
@@ -48,6 +59,12 @@ def guarded(fun: Handler) -> Handler:
             return await fun(view, request, **kwargs)
         except BadUpload as exc:
             return error(view, 400, exc.code, exc.detail)
+        except Overloaded as exc:
+            log.info("upload refused: %s", exc.detail)
+            return overloaded(view, exc.detail, exc.retry_after)
+        except PoolTimeout as exc:  # every pooled connection busy: overload, not an outage
+            log.warning("no database connection free: %s", exc)
+            return overloaded(view, "no database connection free, retry later", POOL_RETRY_AFTER)
         except (OperationalError, InterfaceError) as exc:
             log.warning("database unavailable: %s", exc)
             return error(view, 503, "UNAVAILABLE", "database unavailable, retry later")

@@ -18,7 +18,6 @@ from sellthrough.adapters.metrics import LINES
 from sellthrough.domain.decisions import Decision, decide
 from sellthrough.domain.model import Kind, Rejection, Rules, Status
 from sellthrough.domain.parsing import malformed
-from sellthrough.domain.validation import resubmission
 from sellthrough.service_layer.flavors import FLAVORS, Flavor, Line
 from sellthrough.service_layer.messages import Stamp
 from sellthrough.service_layer.partners import PartnerBook
@@ -58,11 +57,19 @@ class Pipeline:
         return (self.clock() + timedelta(hours=14)).date()
 
     async def submit(
-        self, conn: AsyncConnection, flavor: Flavor, items: Sequence[Submitted]
+        self,
+        conn: AsyncConnection,
+        flavor: Flavor,
+        items: Sequence[Submitted],
+        *,
+        upload_state: str = repo.STREAMING,
     ) -> dict[str, Tally]:
-        """Decide newly submitted lines; returns the tally per upload."""
-        await repo.lock_for_intake(conn)
-        return await self._settle(conn, flavor, items, fresh=True, expired=False)
+        """Decide newly submitted lines in the caller's transaction; returns the tally per
+        upload. `upload_state`: their upload's state once they are counted (STREAMING leaves a
+        known upload's state as it is)."""
+        return await self._settle(
+            conn, flavor, items, fresh=True, expired=False, upload_state=upload_state
+        )
 
     async def release(self, conn: AsyncConnection, partner_ids: Sequence[str]) -> None:
         """Decide again the lines held for these partners (caller holds the partners lock)."""
@@ -103,68 +110,70 @@ class Pipeline:
         *,
         fresh: bool,
         expired: bool,
+        upload_state: str = repo.STREAMING,
     ) -> dict[str, Tally]:
+        """Three statements for a batch of new lines, usually: statuses, events, counters."""
         parsed = [_parse(flavor, i) for i in items]
-        lines = [p for p in parsed if not isinstance(p, Rejection)]
-        accepted = await repo.accepted_hashes(conn, flavor.kind, {p.key for p in lines})
-        await self.partners.look_up(conn, _partner_ids(flavor, lines))
-        rules, known = self.rules, self.partners.known
-        decisions = decide(
-            parsed,
-            [i.source.received_on for i in items],
-            accepted,
-            lambda line, day: flavor.check(line, rules, known, day),
-            flavor.hash_of,
-            expired=expired,
-        )
-        decisions = await self._record(conn, flavor, items, decisions)
+        days = [i.source.received_on for i in items]
+        await self.partners.look_up(conn, _partner_ids(flavor, parsed))
+        decisions = self._decide(flavor, parsed, days, {}, expired)
+        if fresh and any(d.status is Status.HELD for d in decisions):
+            # A line waits for a partner: decide again under the partners lock, so that an
+            # enrolment committed meanwhile is seen here, or else sees the hold and releases it.
+            # (Release and the sweeper hold the lock already; other lines need no lock.)
+            await repo.lock_for_intake(conn)
+            held = [d.line for d in decisions if d.status is Status.HELD]
+            await self.partners.look_up(conn, _partner_ids(flavor, held))
+            decisions = self._decide(flavor, parsed, days, {}, expired)
+        decisions = await self._record(conn, flavor, items, parsed, days, decisions, expired)
         await self._stage(conn, flavor, items, decisions)
         tallies = _tally(items, decisions, fresh)
-        await repo.bump_uploads(conn, [_delta(t, s) for t, s in tallies.values()])
+        await repo.bump_uploads(conn, [_delta(t, s, upload_state) for t, s in tallies.values()])
         _count(flavor, items, decisions)
         return {upload_id: t for upload_id, (t, _) in tallies.items()}
 
-    async def _record(
-        self, conn: AsyncConnection, flavor: Flavor, items: Sequence[Submitted], decided: Outcome
+    def _decide(
+        self,
+        flavor: Flavor,
+        parsed: Sequence[Line | Rejection],
+        days: Sequence[date],
+        accepted: dict[Hashable, str],
+        expired: bool,
     ) -> Outcome:
-        """Write each line's status; an accepted decision that lost a race against another
-        submission of the same line becomes a duplicate or a conflict."""
-        rows: dict[Hashable, repo.StatusRow] = {}
+        check = flavor.checker(self.rules, self.partners.known)
+        return decide(parsed, days, accepted, check, flavor.hasher, expired=expired)
+
+    async def _record(
+        self,
+        conn: AsyncConnection,
+        flavor: Flavor,
+        items: Sequence[Submitted],
+        parsed: Sequence[Line | Rejection],
+        days: Sequence[date],
+        decided: Outcome,
+        expired: bool,
+    ) -> Outcome:
+        """Write each line's status. The write is also the look-up of lines accepted before:
+        if some keys turn out to be accepted already (a file sent again, or a concurrent
+        submission of the same lines that won the race), the batch is decided again knowing
+        their accepted content, as duplicates or conflicts; their rows stay as they were."""
+        rows: dict[Hashable, repo.LineStatus] = {}
+        accepted = Status.ACCEPTED.value
         for item, d in zip(items, decided, strict=True):
             if d.status is Status.DUPLICATE:
                 continue
-            key = flavor.status_key(item, d)
+            key = d.line.key if d.line is not None else flavor.status_key(item, d)
             if key is None:
                 continue
             prior = rows.get(key)
-            if prior is None or prior.status != Status.ACCEPTED.value:
+            if prior is None or prior[0] != accepted:
                 reason = d.reason.value if d.reason else None
-                rows[key] = repo.StatusRow(
-                    key, d.status.value, reason, d.line_hash, item.source.upload_id
-                )
-        written = await repo.record_status(conn, flavor.kind, list(rows.values()))
-        lost = [
-            i
-            for i, d in enumerate(decided)
-            if d.status is Status.ACCEPTED and d.line is not None and d.line.key not in written
-        ]
-        if not lost:
+                rows[key] = (d.status.value, reason, d.line_hash, item.source.upload_id)
+        taken = await repo.record_status(conn, flavor.kind, rows)
+        if not taken:
             return decided
-        lost_keys = {line.key for i in lost if (line := decided[i].line) is not None}
-        winners = await repo.accepted_hashes(conn, flavor.kind, lost_keys)
-        out = list(decided)
-        for i in lost:
-            d = decided[i]
-            assert d.line is not None and d.line_hash is not None
-            conflict = resubmission(winners.get(d.line.key, ""), d.line_hash)
-            out[i] = (
-                Decision(Status.DUPLICATE, d.line, d.line_hash)
-                if conflict is None
-                else Decision(
-                    Status.REJECTED, d.line, d.line_hash, conflict.reason, conflict.detail
-                )
-            )
-        return out
+        winners = await repo.accepted_hashes(conn, flavor.kind, taken)
+        return self._decide(flavor, parsed, days, winners, expired)
 
     async def _stage(
         self, conn: AsyncConnection, flavor: Flavor, items: Sequence[Submitted], decided: Outcome
@@ -175,6 +184,8 @@ class Pipeline:
         dead: list[dict[str, Any]] = []
         holds: list[dict[str, Any]] = []
         for item, d in zip(items, decided, strict=True):
+            if d.status is Status.DUPLICATE:
+                continue
             if d.status is Status.HELD:
                 holds.append(_hold_row(flavor, item, d, now))
                 continue
@@ -182,13 +193,15 @@ class Pipeline:
             events += staged
             dead += dead_letters
         await repo.insert_holds(conn, holds)
-        await self.outbox.add_bulk(conn, events)
+        await self.outbox.add(conn, events)  # every event of the batch in one call
         await repo.stage_raw(conn, self.dead_letter_topic, dead)
 
 
-def _partner_ids(flavor: Flavor, lines: Sequence[Line]) -> set[str]:
+def _partner_ids(flavor: Flavor, lines: Sequence[Line | Rejection | None]) -> set[str]:
     ids: set[str] = set()
     for line in lines:
+        if line is None or isinstance(line, Rejection):
+            continue
         distributor_id, reseller_id = flavor.partners_of(line)
         ids.add(distributor_id)
         if reseller_id:
@@ -249,7 +262,7 @@ def _outcome(d: Decision[Any]) -> str:
     return d.reason.value if d.status is Status.REJECTED and d.reason else d.status.value
 
 
-def _delta(t: Tally, s: Source) -> repo.UploadDelta:
+def _delta(t: Tally, s: Source, state: str) -> repo.UploadDelta:
     return repo.UploadDelta(
         s.upload_id,
         s.kind.value,
@@ -260,4 +273,5 @@ def _delta(t: Tally, s: Source) -> repo.UploadDelta:
         t.duplicates,
         t.held,
         dict(t.rejected),
+        state,
     )

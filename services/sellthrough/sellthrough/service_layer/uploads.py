@@ -1,5 +1,10 @@
 """File uploads (HTTP and CLI): the body is read as a stream and decided a batch of lines at a
-time, one transaction per batch, so memory holds one batch whatever the file's size."""
+time, one transaction per batch (the upload's own row included), so memory holds two batches
+whatever the file's size and a file of up to BATCH lines is one transaction.
+
+Intake is bounded: at most `concurrency` batches are decided at once, each holding one pooled
+connection, and an upload that cannot get its first turn soon (too many waiting already, or
+none free within `wait` seconds) is refused as Overloaded before anything of it is recorded."""
 
 from __future__ import annotations
 
@@ -22,10 +27,7 @@ from sellthrough.service_layer.pipeline import Pipeline
 from sellthrough.service_layer.submissions import Source, Submitted, Tally
 
 CSV, NDJSON = "csv", "ndjson"
-BATCH = 2000
-# Batches of concurrent uploads decided at once. The pool (5 + 5 connections) also serves the
-# four consumers, the relay, the sweeper and reads: uploads must not take all of it.
-CONCURRENT_BATCHES = 2
+BATCH = 5000
 MAX_LINE = 64 * 1024  # bytes; a longer line is refused without being kept in memory
 
 
@@ -34,6 +36,77 @@ class BadUpload(ValueError):
         super().__init__(detail)
         self.code = code
         self.detail = detail
+
+
+class Overloaded(RuntimeError):
+    """Intake is saturated; nothing of the upload was recorded. Retry after `retry_after` s."""
+
+    def __init__(self, detail: str, retry_after: int) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.retry_after = retry_after
+
+
+@dataclass(frozen=True)
+class IntakeLimits:
+    # Batches decided at once, each in a transaction on a pooled connection. The pool (5 + 5
+    # by default) also serves the four consumers, the relay, the sweeper and reads: uploads
+    # must not take all of it.
+    concurrency: int = 2
+    queue: int = 64  # uploads admitted and waiting for their first turn; more are refused
+    wait: float = 15.0  # seconds an upload may wait for its first turn before it is refused
+    retry_after: int = 1  # seconds, suggested to a refused sender
+
+
+class Intake:
+    """Turns to decide a batch. An upload's first turn is bounded (queue and wait) so that
+    overload is refused early and cheaply; the turns of an upload under way are not, so an
+    admitted upload is never cut in half."""
+
+    def __init__(self, limits: IntakeLimits | None = None) -> None:
+        self.limits = limits = limits or IntakeLimits()
+        self._slots = asyncio.Semaphore(limits.concurrency)
+        self.waiting = 0  # admitted uploads that have not had their first turn yet
+
+    def admit(self) -> Ticket:
+        if self.waiting >= self.limits.queue:
+            raise self._refusal(f"{self.waiting} uploads are waiting for their turn already")
+        self.waiting += 1
+        return Ticket(self)
+
+    @contextlib.asynccontextmanager
+    async def turn(self, ticket: Ticket) -> AsyncIterator[None]:
+        if ticket.waiting:
+            try:
+                await asyncio.wait_for(self._slots.acquire(), self.limits.wait)
+            except TimeoutError:
+                raise self._refusal(
+                    f"no turn to decide lines within {self.limits.wait:g} s"
+                ) from None
+            finally:
+                ticket.done()
+        else:
+            await self._slots.acquire()
+        try:
+            yield
+        finally:
+            self._slots.release()
+
+    def _refusal(self, detail: str) -> Overloaded:
+        return Overloaded(f"intake is saturated: {detail}", self.limits.retry_after)
+
+
+class Ticket:
+    """An admitted upload; waiting until its first turn (or until it ends without one)."""
+
+    def __init__(self, intake: Intake) -> None:
+        self.intake = intake
+        self.waiting = True
+
+    def done(self) -> None:
+        if self.waiting:
+            self.waiting = False
+            self.intake.waiting -= 1
 
 
 class LineSplitter:
@@ -139,13 +212,18 @@ class UploadResult:
 
 class Uploads:
     def __init__(
-        self, engine: AsyncEngine, pipeline: Pipeline, outbox: Outbox, batch: int = BATCH
+        self,
+        engine: AsyncEngine,
+        pipeline: Pipeline,
+        outbox: Outbox,
+        batch: int = BATCH,
+        intake: Intake | None = None,
     ) -> None:
         self.engine = engine
         self.pipeline = pipeline
         self.outbox = outbox
         self.batch = batch
-        self._deciding = asyncio.Semaphore(CONCURRENT_BATCHES)
+        self.intake = intake or Intake()
 
     async def ingest(
         self,
@@ -157,38 +235,65 @@ class Uploads:
         submitted_by: str,
     ) -> UploadResult:
         """Decide every line of an uploaded file; raises BadUpload before deciding anything if
-        the file cannot be read as `fmt` at all (a CSV without the exact header)."""
+        the file cannot be read as `fmt` at all (a CSV without the exact header), Overloaded
+        (also before) if intake is saturated."""
+        ticket = self.intake.admit()
+        try:
+            return await self._ingest(ticket, flavor, fmt, chunks, ingestion_path, submitted_by)
+        finally:
+            ticket.done()
+
+    async def _ingest(
+        self,
+        ticket: Ticket,
+        flavor: Flavor,
+        fmt: str,
+        chunks: AsyncIterator[bytes],
+        ingestion_path: str,
+        submitted_by: str,
+    ) -> UploadResult:
         upload_id = str(uuid.uuid4())
         source = Source(
             flavor.kind, upload_id, ingestion_path, submitted_by, None, self.pipeline.today()
         )
         batches = numbered_lines(chunks, self.batch)
-        pending = await anext(batches, None)
+        current = await anext(batches, None)
         if fmt == CSV:
-            pending = _without_header(pending, flavor)
-        async with self.engine.begin() as conn:
-            await repo.open_upload(conn, upload_id, flavor.kind, ingestion_path, submitted_by)
+            current = _without_header(current, flavor)
+        elif current is None:
+            current = []  # an empty file is an upload without lines, recorded all the same
         total = Tally()
+        recorded = False  # the upload's row is committed (by its first batch)
         try:
-            while pending is not None:
+            while current is not None:
                 items = [
-                    s for n, line in pending if (s := to_submitted(n, line, fmt, flavor, source))
+                    s for n, line in current if (s := to_submitted(n, line, fmt, flavor, source))
                 ]
-                pending = None
-                if items:
-                    async with self._deciding, self.engine.begin() as conn:
-                        tallies = await self.pipeline.submit(conn, flavor, items)
-                    self.outbox.kick()
-                    for t in tallies.values():
-                        total.add(t)
-                pending = await anext(batches, None)
+                current = await anext(batches, None)  # read ahead: is this the last batch?
+                last = current is None
+                if not items and not last:
+                    continue  # blank lines only: nothing to record yet
+                state = repo.COMPLETE if last else repo.RECEIVING
+                async with self.intake.turn(ticket), self.engine.begin() as conn:
+                    if items:
+                        tallies = await self.pipeline.submit(
+                            conn, flavor, items, upload_state=state
+                        )
+                    else:  # nothing more to decide: complete (and recorded, if it was not)
+                        tallies = {}
+                        await repo.set_upload_state(
+                            conn, upload_id, flavor.kind, ingestion_path, submitted_by, state
+                        )
+                recorded = True
+                self.outbox.kick()
+                for t in tallies.values():
+                    total.add(t)
         except BaseException:
-            with contextlib.suppress(Exception):
-                async with self.engine.begin() as conn:
-                    await repo.close_upload(conn, upload_id, "failed")
+            if recorded:
+                with contextlib.suppress(Exception):
+                    async with self.intake.turn(ticket), self.engine.begin() as conn:
+                        await repo.mark_upload(conn, upload_id, repo.FAILED)
             raise
-        async with self.engine.begin() as conn:
-            await repo.close_upload(conn, upload_id, "complete")
         return UploadResult(upload_id, total)
 
 

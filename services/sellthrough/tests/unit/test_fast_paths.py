@@ -10,6 +10,7 @@ from decimal import Decimal
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from sellthrough.adapters import bulk
 from sellthrough.domain.model import SaleLine, ShipmentLine
 from sellthrough.domain.parsing import Malformed, _to_date, _to_decimal, _to_int
 from sellthrough.domain.validation import sale_hash, shipment_hash
@@ -103,3 +104,20 @@ def test_dates_read_once_are_remembered_and_bad_ones_never():
             _to_date("sold_on", "2026-02-30")
         with pytest.raises(Malformed, match="is not an ISO date"):
             _to_date("shipped_on", "20260301")
+
+
+def test_array_literals_quote_every_text_and_escape_quotes_and_backslashes():
+    assert bulk.texts([]) == "{}"
+    assert bulk.texts(["a", "", "NULL"]) == '{"a","","NULL"}'
+    assert bulk.texts(["a", None]) == '{"a",NULL}'
+    assert bulk.texts(['x"y', "b\\c", "{,}"]) == r'{"x\"y","b\\c","{,}"}'
+    assert bulk.ints([1, -2]) == "{1,-2}"
+    assert bulk.dates([date(2026, 3, 1)]) == "{2026-03-01}"
+
+
+def test_texts_without_quotes_or_backslashes_are_joined_without_escaping(monkeypatch):
+    def escaped(value: str) -> str:
+        raise AssertionError("escaped a text with nothing to escape")
+
+    monkeypatch.setattr(bulk, "_quoted", escaped)
+    assert bulk.texts(["R-1", "a b", "", "é"]) == '{"R-1","a b","","é"}'
