@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import logging
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -32,6 +34,8 @@ from sellthrough.service_layer.queries import Queries
 from sellthrough.service_layer.sweeper import HoldSweeper
 from sellthrough.service_layer.uploads import Intake, IntakeLimits, Uploads
 
+log = logging.getLogger(__name__)
+
 MIGRATIONS = Path(__file__).parent / "migrations"
 # Kafka-driven decisions commit inside projection transactions, after which nothing can kick
 # the relay; it polls this often when idle (uploads kick it after each batch).
@@ -55,10 +59,23 @@ class SellthroughService:
 
     async def stop(self) -> None:
         await self.sweeper.stop()
-        await self.outbox.stop()
+        await stop_relay(self.outbox)
         with contextlib.suppress(Exception):
             await self.outbox.flush()
         await self.runtime.stop()
+
+
+async def stop_relay(outbox: Outbox, patience: float = 5.0) -> None:
+    """outbox.stop(), and again if the relay is still running: on Python 3.11 a cancellation
+    that meets the relay's `wait_for` timing out is turned into that TimeoutError, which the relay
+    ignores, and then it runs on (and stop() waits for ever). Cancelling once more ends it."""
+    for _ in range(5):
+        try:
+            await asyncio.wait_for(outbox.stop(), timeout=patience)
+            return
+        except TimeoutError:
+            log.warning("the outbox relay ignored its cancellation; cancelling it again")
+    await outbox.stop()
 
 
 def rules_from(settings: Settings) -> Rules:
