@@ -13,77 +13,86 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from sellthrough.adapters import bulk
 
-SALE_COLUMNS = ("report_id", "line_no", "distributor_id", "sku", "quantity", "sold_on")
-SHIPMENT_COLUMNS = ("shipment_id", "distributor_id", "sku", "quantity", "shipped_on")
+_RECORD_FACTS = (
+    "with s as (insert into inventory_sales (report_id, line_no, distributor_id, sku, quantity,"
+    " sold_on) select * from unnest(cast(%s as text[]), cast(%s as bigint[]),"
+    " cast(%s as text[]), cast(%s as text[]), cast(%s as integer[]), cast(%s as date[]))"
+    " on conflict do nothing returning distributor_id, sku, quantity, sold_on),"
+    " i as (insert into inventory_shipments (shipment_id, distributor_id, sku, quantity,"
+    " shipped_on) select * from unnest(cast(%s as text[]), cast(%s as text[]),"
+    " cast(%s as text[]), cast(%s as integer[]), cast(%s as date[]))"
+    " on conflict do nothing returning distributor_id, sku, quantity)"
+    " select distributor_id, sku, quantity, sold_on from s"
+    " union all select distributor_id, sku, quantity, null from i"
+)
 
 
-async def record_sales(
-    conn: AsyncConnection, sales: Sequence[dict[str, Any]]
-) -> list[tuple[Any, ...]]:
-    """Insert sell-through facts; returns (distributor_id, sku, quantity, sold_on) of new ones."""
-    if not sales:
-        return []
-    return await bulk.fetch(
+async def record_facts(
+    conn: AsyncConnection,
+    sales: Sequence[dict[str, Any]],
+    shipments: Sequence[dict[str, Any]],
+) -> tuple[list[tuple[str, str, int]], list[tuple[str, str, int, date]]]:
+    """Insert sell-through and sell-in facts (event values) in one statement; returns the new
+    ones: (distributor_id, sku, quantity) of shipments, (..., sold_on) of sales."""
+    if not sales and not shipments:
+        return [], []
+    rows = await bulk.fetch(
         conn,
-        "insert into inventory_sales (report_id, line_no, distributor_id, sku, quantity, sold_on)"
-        " select * from unnest(%b::text[], %b::bigint[], %b::text[], %b::text[],"
-        " %b::integer[], %b::date[]) on conflict do nothing"
-        " returning distributor_id, sku, quantity, sold_on",
-        tuple([s[c] for s in sales] for c in SALE_COLUMNS),
+        _RECORD_FACTS,
+        (
+            bulk.texts([s["report_id"] for s in sales]),
+            bulk.ints([s["line_no"] for s in sales]),
+            bulk.texts([s["distributor_id"] for s in sales]),
+            bulk.texts([s["sku"] for s in sales]),
+            bulk.ints([s["quantity"] for s in sales]),
+            bulk.dates([s["sold_on"] for s in sales]),
+            bulk.texts([s["shipment_id"] for s in shipments]),
+            bulk.texts([s["distributor_id"] for s in shipments]),
+            bulk.texts([s["sku"] for s in shipments]),
+            bulk.ints([s["quantity"] for s in shipments]),
+            bulk.dates([s["shipped_on"] for s in shipments]),
+        ),
     )
+    new_sales = [r for r in rows if r[3] is not None]
+    new_shipments = [(r[0], r[1], r[2]) for r in rows if r[3] is None]
+    return new_shipments, new_sales  # type: ignore[return-value]
 
 
-async def record_shipments(
-    conn: AsyncConnection, shipments: Sequence[dict[str, Any]]
-) -> list[tuple[Any, ...]]:
-    """Insert sell-in facts; returns (distributor_id, sku, quantity) of new ones."""
-    if not shipments:
-        return []
-    return await bulk.fetch(
-        conn,
-        "insert into inventory_shipments (shipment_id, distributor_id, sku, quantity,"
-        " shipped_on) select * from unnest(%b::text[], %b::text[], %b::text[], %b::integer[],"
-        " %b::date[]) on conflict do nothing returning distributor_id, sku, quantity",
-        tuple([s[c] for s in shipments] for c in SHIPMENT_COLUMNS),
-    )
+_ADD = (
+    "with p as (insert into inventory_positions (distributor_id, sku, sell_in_units,"
+    " sell_through_units) select * from unnest(cast(%s as text[]), cast(%s as text[]),"
+    " cast(%s as bigint[]), cast(%s as bigint[])) on conflict (distributor_id, sku)"
+    " do update set sell_in_units = inventory_positions.sell_in_units + excluded.sell_in_units,"
+    " sell_through_units = inventory_positions.sell_through_units"
+    " + excluded.sell_through_units)"
+    " insert into distributor_as_of (distributor_id, as_of) select * from unnest("
+    "cast(%s as text[]), cast(%s as date[])) on conflict (distributor_id)"
+    " do update set as_of = greatest(distributor_as_of.as_of, excluded.as_of)"
+)
 
 
 async def add_to_positions(
-    conn: AsyncConnection, sums: dict[tuple[str, str], tuple[int, int]]
+    conn: AsyncConnection,
+    sums: dict[tuple[str, str], tuple[int, int]],
+    latest: dict[str, date],
 ) -> None:
-    """sums: (distributor_id, sku) -> (sell-in units, sell-through units) to add."""
-    if not sums:
+    """One statement: sums, (distributor_id, sku) -> (sell-in units, sell-through units) to
+    add; latest, distributor_id -> the latest sale date of the new facts (as_of moves up)."""
+    if not sums and not latest:
         return
-    keys = sorted(sums)
-    await conn.execute(
-        text(
-            "insert into inventory_positions (distributor_id, sku, sell_in_units,"
-            " sell_through_units) select * from unnest(cast(:d as text[]), cast(:s as text[]),"
-            " cast(:i as bigint[]), cast(:t as bigint[])) on conflict (distributor_id, sku)"
-            " do update set sell_in_units = inventory_positions.sell_in_units"
-            " + excluded.sell_in_units, sell_through_units ="
-            " inventory_positions.sell_through_units + excluded.sell_through_units"
-        ),
-        {
-            "d": [d for d, _ in keys],
-            "s": [s for _, s in keys],
-            "i": [sums[k][0] for k in keys],
-            "t": [sums[k][1] for k in keys],
-        },
-    )
-
-
-async def advance_as_of(conn: AsyncConnection, latest: dict[str, date]) -> None:
-    if not latest:
-        return
+    keys = sorted(sums)  # one lock order for all writers
     ids = sorted(latest)
-    await conn.execute(
-        text(
-            "insert into distributor_as_of (distributor_id, as_of) select * from unnest("
-            "cast(:d as text[]), cast(:a as date[])) on conflict (distributor_id)"
-            " do update set as_of = greatest(distributor_as_of.as_of, excluded.as_of)"
+    await bulk.fetch(
+        conn,
+        _ADD,
+        (
+            bulk.texts([d for d, _ in keys]),
+            bulk.texts([s for _, s in keys]),
+            bulk.ints([sums[k][0] for k in keys]),
+            bulk.ints([sums[k][1] for k in keys]),
+            bulk.texts(ids),
+            bulk.dates([latest[i] for i in ids]),
         ),
-        {"d": ids, "a": [latest[i] for i in ids]},
     )
 
 

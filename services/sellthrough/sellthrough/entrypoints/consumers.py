@@ -48,6 +48,8 @@ def inventory_handler(topic_prefix: str) -> Handler:
     reported = SELL_THROUGH_REPORTED.full_name(topic_prefix)
 
     async def apply(conn: AsyncConnection, events: Sequence[Envelope]) -> None:
+        """Two statements a batch: the facts new to the tables come back from the first, are
+        summed here, and the sums are added by the second."""
         sales: dict[tuple[str, int], dict[str, Any]] = {}
         shipments: dict[str, dict[str, Any]] = {}
         for env in events:
@@ -56,11 +58,11 @@ def inventory_handler(topic_prefix: str) -> Handler:
                 sales.setdefault((v["report_id"], v["line_no"]), v)
             else:
                 shipments.setdefault(v["shipment_id"], v)
-        new_sales = await inv.record_sales(conn, [sales[k] for k in sorted(sales)])
-        new_shipments = await inv.record_shipments(conn, [shipments[k] for k in sorted(shipments)])
+        new_shipments, new_sales = await inv.record_facts(
+            conn, [sales[k] for k in sorted(sales)], [shipments[k] for k in sorted(shipments)]
+        )
         sums, latest = new_fact_sums(new_shipments, new_sales)
-        await inv.add_to_positions(conn, sums)
-        await inv.advance_as_of(conn, latest)
+        await inv.add_to_positions(conn, sums, latest)
 
     return apply
 
