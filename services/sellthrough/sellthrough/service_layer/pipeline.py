@@ -193,7 +193,8 @@ class Pipeline:
             events += staged
             dead += dead_letters
         await repo.insert_holds(conn, holds)
-        await self.outbox.add(conn, events)  # every event of the batch in one call
+        # every event of the batch in one call; COPY even for a few (cheaper than inserts here)
+        await self.outbox.add_bulk(conn, events)
         await repo.stage_raw(conn, self.dead_letter_topic, dead)
 
 
