@@ -123,6 +123,10 @@ def render(report: dict[str, Any], console: Console) -> None:
         ("end-to-end lines/s", e2e.get("lines_per_second")),
     ]
     rows += [(f"  {view} settled at s", at) for view, at in (e2e.get("settled_at") or {}).items()]
+    used = report.get("cpu_end_to_end")
+    if used:
+        rows.append(("machine CPU busy during end to end", f"{used['machine_utilisation']:.0%}"))
+        rows += [(f"  CPU µs per line: {k}", v) for k, v in used["per_line_us"].items()]
     base = report.get("baselines", {})
     if base:
         floor, batch = base["raw_floor"], base["batch_sql"]

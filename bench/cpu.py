@@ -1,0 +1,107 @@
+"""Where the cores go during a phase: CPU seconds of each service process, of Kafka, the
+registry and PostgreSQL (all its processes, exited backends included via the postmaster's
+reaped-children counters), of the harness, and of the whole machine (busy vs idle).
+
+Per-line CPU (µs) is what a throughput figure on a saturated machine is made of: the sum over
+components is the cost of one line, and a component's share says which fix pays."""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from channelstream_cli import stack
+
+TICK = os.sysconf("SC_CLK_TCK")
+
+
+def _stat(pid: int) -> list[str] | None:
+    try:
+        text = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    return text[text.rindex(")") + 2 :].split()  # fields from 3 (state) on
+
+
+def _own(pid: int | None) -> float:
+    """utime + stime of a process, seconds."""
+    f = _stat(pid) if pid else None
+    return (int(f[11]) + int(f[12])) / TICK if f else 0.0
+
+
+def _postgres() -> float:
+    """Every live postgres process, plus what the postmaster reaped (cutime + cstime)."""
+    stats = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if (entry / "comm").read_text().strip() == "postgres":
+                    stats[int(entry.name)] = _stat(int(entry.name))
+            except OSError:
+                continue
+    total = 0.0
+    for f in stats.values():
+        if f is None:
+            continue
+        total += (int(f[11]) + int(f[12])) / TICK
+        if int(f[1]) not in stats:  # the postmaster: its parent is not postgres
+            total += (int(f[13]) + int(f[14])) / TICK
+    return total
+
+
+def _machine() -> tuple[float, float]:
+    """(busy, total) CPU seconds of the whole machine since boot."""
+    values = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    idle = values[3] + values[4]
+    total = sum(values[:8])
+    return (total - idle) / TICK, total / TICK
+
+
+def _infrastructure() -> dict[str, int | None]:
+    run = stack._paths().run
+    return {name: stack._read_pid(run / f"{name}.pid") for name in ("kafka", "registry")}
+
+
+@dataclass
+class CpuUsage:
+    seconds: float = 0.0
+    by_component: dict[str, float] = field(default_factory=dict)
+    machine_busy: float = 0.0
+    machine_total: float = 0.0
+
+    @property
+    def machine_utilisation(self) -> float:
+        return self.machine_busy / self.machine_total if self.machine_total else 0.0
+
+    def per_line_us(self, lines: int) -> dict[str, float]:
+        if not lines:
+            return {}
+        out = {k: round(v / lines * 1e6, 1) for k, v in self.by_component.items()}
+        out["all (machine)"] = round(self.machine_busy / lines * 1e6, 1)
+        return out
+
+
+def _sample(pids: Mapping[str, int | None]) -> dict[str, float]:
+    out = {name: _own(pid) for name, pid in pids.items()}
+    out["postgres"] = _postgres()
+    return out
+
+
+@contextmanager
+def measured(services: Mapping[str, int | None]) -> Iterator[CpuUsage]:
+    """CPU used by each component while the block runs (fills the yielded CpuUsage at exit)."""
+    pids = {**services, **_infrastructure(), "harness": os.getpid()}
+    usage = CpuUsage()
+    start, (busy0, total0) = _sample(pids), _machine()
+    started = time.monotonic()
+    try:
+        yield usage
+    finally:
+        end, (busy1, total1) = _sample(pids), _machine()
+        usage.seconds = time.monotonic() - started
+        usage.by_component = {k: round(end[k] - start[k], 2) for k in end}
+        usage.machine_busy, usage.machine_total = round(busy1 - busy0, 2), round(total1 - total0, 2)
