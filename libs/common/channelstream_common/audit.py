@@ -73,6 +73,7 @@ async def read_topic(
                             value,
                             r.timestamp,
                             tuple(r.headers or ()),
+                            r.value,
                         )
                     )
             for tp in list(remaining):

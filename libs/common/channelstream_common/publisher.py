@@ -115,14 +115,20 @@ class BatchedSends:
         self.producer = producer
         self.partitioner = DefaultPartitioner()
         self.parts: dict[str, list[int]] = {}
+        self.chosen: dict[tuple[str, bytes | None], int] = {}  # keys repeat; murmur2 is Python
         self.open: dict[tuple[str, int], Any] = {}
         self.futures: list[asyncio.Future[Any]] = []
 
     async def partition(self, topic: str, key: bytes | None) -> int:
+        if key is not None and (chosen := self.chosen.get((topic, key))) is not None:
+            return chosen
         parts = self.parts.get(topic)
         if parts is None:
             parts = self.parts[topic] = sorted(await self.producer.partitions_for(topic))
-        return int(self.partitioner(key, parts, parts))
+        chosen = int(self.partitioner(key, parts, parts))
+        if key is not None:
+            self.chosen[(topic, key)] = chosen
+        return chosen
 
     async def add(
         self, topic: str, key: bytes | None, value: bytes, headers: list[tuple[str, bytes]]

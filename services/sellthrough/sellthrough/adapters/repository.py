@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from channelstream_common.outbox import Outbox
 from sqlalchemy import Row, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -216,15 +217,9 @@ async def take_expired_holds(conn: AsyncConnection, cutoff: datetime, limit: int
 
 async def stage_raw(conn: AsyncConnection, topic: str, rows: Sequence[dict[str, Any]]) -> None:
     """Outbox rows whose value is raw bytes (dead letters); the relay publishes them as is."""
-    if rows:
-        await conn.execute(
-            text(
-                "insert into outbox (topic, key, value, headers, event_id)"
-                " values (:topic, :key, :value, cast(:headers as jsonb), :event_id)"
-                " on conflict (event_id) do nothing"
-            ),
-            [{"topic": topic, **r} for r in rows],
-        )
+    await Outbox.add_rows(
+        conn, [(topic, r["key"], r["value"], r["headers"], r["event_id"]) for r in rows]
+    )
 
 
 # ---------------------------------------------------------------------------- uploads

@@ -3,12 +3,12 @@ dead-letter record of a refused shipment (which has no event type of its own).""
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from typing import Any
 
 from channelstream_common.events import current_trace_id, derived_id
+from channelstream_common.outbox import pack_headers
 
 from sellthrough.domain.model import Reason, SaleLine, ShipmentLine
 from sellthrough.service_layer.submissions import Submitted
@@ -133,19 +133,19 @@ def shipment_dead_letter(
     """An outbox row for the dead-letter topic: the raw line, the reason in headers."""
     src = item.source
     headers = [
-        ["dlq_reason", f"{reason.value}: {detail}"[:2000]],
-        ["dlq_source", f"shipment {item.origin}"],
-        ["ce_type", "io.channelstream.SellInShipmentRejected"],
-        ["ce_time", stamp.now.isoformat()],
-        ["upload_id", src.upload_id],
-        ["ingestion_path", src.ingestion_path],
-        ["content-type", "text/plain; charset=utf-8"],
+        ("dlq_reason", f"{reason.value}: {detail}"[:2000]),
+        ("dlq_source", f"shipment {item.origin}"),
+        ("ce_type", "io.channelstream.SellInShipmentRejected"),
+        ("ce_time", stamp.now.isoformat()),
+        ("upload_id", src.upload_id),
+        ("ingestion_path", src.ingestion_path),
+        ("content-type", "text/plain; charset=utf-8"),
     ]
     if src.causation_id:
-        headers.append(["causation_id", src.causation_id])
+        headers.append(("causation_id", src.causation_id))
     return {
         "key": shipment_id.encode() if shipment_id else None,
         "value": raw(item).encode(),
-        "headers": json.dumps(headers),
+        "headers": pack_headers(headers),
         "event_id": derived_id("SellInShipmentRejected", item.origin),
     }

@@ -18,7 +18,6 @@ from channelstream_common.publisher import EventPublisher
 from channelstream_common.serde import AvroSerde
 from channelstream_common.topics import PARTNER_ENROLLED, Topic
 from sellthrough.bootstrap import SellthroughService, bootstrap
-from sqlalchemy import text
 
 Events = list[dict[str, Any]]
 
@@ -102,10 +101,6 @@ class Sellthrough:
     async def published(self) -> None:
         """Everything decided so far is on the topics."""
         await self.svc.outbox.flush()
-
-    async def outbox_rows(self) -> int:
-        async with self.svc.runtime.engine.connect() as conn:
-            return int((await conn.execute(text("select count(*) from outbox"))).scalar_one())
 
 
 Launch = Callable[..., Awaitable[Sellthrough]]

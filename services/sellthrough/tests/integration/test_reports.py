@@ -153,7 +153,6 @@ async def test_resending_a_file_is_a_no_op(sellthrough, onboarding, topics):
     first = await sellthrough.upload("/reports", body)
     assert (first["accepted"], first["duplicates"]) == (3, 0)
     await sellthrough.published()
-    staged = await sellthrough.outbox_rows()
 
     again = await sellthrough.upload("/reports", body.replace(",429,", ",429.0000,"))
 
@@ -164,7 +163,6 @@ async def test_resending_a_file_is_a_no_op(sellthrough, onboarding, topics):
         "held": 0,
         "rejected": {},
     }
-    assert await sellthrough.outbox_rows() == staged
     await sellthrough.published()
     assert await topics.of(SELL_THROUGH_REPORTED, again["upload_id"]) == []
     reported = [e for e in await topics.read(SELL_THROUGH_REPORTED) if e["report_id"] == rpt]

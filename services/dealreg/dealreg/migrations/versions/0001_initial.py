@@ -6,7 +6,7 @@ Create Date: 2026-11-22
 """
 
 from alembic import op
-from channelstream_common.outbox import OUTBOX_DDL
+from channelstream_common.outbox import OUTBOX_DDL_V1
 from channelstream_common.projection import POSITIONS_DDL
 
 revision = "0001"
@@ -60,7 +60,7 @@ TABLES = [
 
 
 def upgrade() -> None:
-    for ddl in [POSITIONS_DDL, *OUTBOX_DDL, *TABLES]:
+    for ddl in [POSITIONS_DDL, *OUTBOX_DDL_V1, *TABLES]:
         op.execute(ddl)
 
 

@@ -6,7 +6,7 @@ Create Date: 2026-01-01
 """
 
 from alembic import op
-from channelstream_common.outbox import OUTBOX_DDL
+from channelstream_common.outbox import OUTBOX_DDL_V1
 from channelstream_common.projection import POSITIONS_DDL
 
 revision = "0001"
@@ -125,7 +125,7 @@ TABLES = [
 
 def upgrade() -> None:
     op.execute(POSITIONS_DDL)
-    for ddl in OUTBOX_DDL:
+    for ddl in OUTBOX_DDL_V1:
         op.execute(ddl)
     for ddl in TABLES:
         op.execute(ddl)

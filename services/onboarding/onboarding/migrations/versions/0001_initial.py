@@ -7,7 +7,7 @@ Revises:
 from collections.abc import Sequence
 
 from alembic import op
-from channelstream_common.outbox import OUTBOX_DDL
+from channelstream_common.outbox import OUTBOX_DDL_V1
 from channelstream_common.projection import POSITIONS_DDL
 
 revision: str = "0001"
@@ -41,7 +41,7 @@ def upgrade() -> None:
             partner_id text not null references partners (partner_id)
         )"""
     )
-    for ddl in OUTBOX_DDL:
+    for ddl in OUTBOX_DDL_V1:
         op.execute(ddl)
     op.execute(
         "create table partner_directory ("

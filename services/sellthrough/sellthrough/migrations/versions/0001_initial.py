@@ -7,7 +7,7 @@ Revises:
 from collections.abc import Sequence
 
 from alembic import op
-from channelstream_common.outbox import OUTBOX_DDL
+from channelstream_common.outbox import OUTBOX_DDL_V1
 from channelstream_common.projection import POSITIONS_DDL
 
 revision: str = "0001"
@@ -107,7 +107,7 @@ TABLES = [
 
 
 def upgrade() -> None:
-    for ddl in [*TABLES, *OUTBOX_DDL, POSITIONS_DDL]:
+    for ddl in [*TABLES, *OUTBOX_DDL_V1, POSITIONS_DDL]:
         op.execute(ddl)
 
 
