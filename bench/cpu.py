@@ -33,24 +33,62 @@ def _own(pid: int | None) -> float:
     return (int(f[11]) + int(f[12])) / TICK if f else 0.0
 
 
-def _postgres() -> float:
-    """Every live postgres process, plus what the postmaster reaped (cutime + cstime)."""
+def _postgres_processes() -> dict[int, list[str]]:
     stats = {}
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
             try:
                 if (entry / "comm").read_text().strip() == "postgres":
-                    stats[int(entry.name)] = _stat(int(entry.name))
+                    f = _stat(int(entry.name))
+                    if f is not None:
+                        stats[int(entry.name)] = f
             except OSError:
                 continue
+    return stats
+
+
+def _postgres() -> float:
+    """Every live postgres process, plus what the postmaster reaped (cutime + cstime)."""
+    stats = _postgres_processes()
     total = 0.0
     for f in stats.values():
-        if f is None:
-            continue
         total += (int(f[11]) + int(f[12])) / TICK
         if int(f[1]) not in stats:  # the postmaster: its parent is not postgres
             total += (int(f[13]) + int(f[14])) / TICK
     return total
+
+
+def _backends() -> dict[int, tuple[str, float]]:
+    """pid -> (database, CPU seconds) of live backends and autovacuum workers (their titles
+    name the database: `postgres: user db host(port) state`, `... autovacuum worker db`)."""
+    out = {}
+    for pid, f in _postgres_processes().items():
+        try:
+            title = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+        except OSError:
+            continue
+        words = title.split()
+        if len(words) >= 4 and words[1:3] == ["autovacuum", "worker"]:
+            db = words[3]
+        elif len(words) >= 3 and words[0] == "postgres:" and "(" in title:
+            db = words[2]
+        else:
+            continue
+        out[pid] = (db, (int(f[11]) + int(f[12])) / TICK)
+    return out
+
+
+def _by_database(
+    start: dict[int, tuple[str, float]], end: dict[int, tuple[str, float]]
+) -> dict[str, float]:
+    """CPU per database between two samples; a backend gone by the end counts nothing (so
+    these are lower bounds; the postgres total includes everything)."""
+    out: dict[str, float] = {}
+    for pid, (db, cpu) in end.items():
+        before = start.get(pid)
+        used = cpu - before[1] if before and before[0] == db else cpu
+        out[db] = out.get(db, 0.0) + used
+    return out
 
 
 def _machine() -> tuple[float, float]:
@@ -96,12 +134,16 @@ def measured(services: Mapping[str, int | None]) -> Iterator[CpuUsage]:
     """CPU used by each component while the block runs (fills the yielded CpuUsage at exit)."""
     pids = {**services, **_infrastructure(), "harness": os.getpid()}
     usage = CpuUsage()
-    start, (busy0, total0) = _sample(pids), _machine()
+    start, (busy0, total0), dbs0 = _sample(pids), _machine(), _backends()
     started = time.monotonic()
     try:
         yield usage
     finally:
-        end, (busy1, total1) = _sample(pids), _machine()
+        end, (busy1, total1), dbs1 = _sample(pids), _machine(), _backends()
         usage.seconds = time.monotonic() - started
         usage.by_component = {k: round(end[k] - start[k], 2) for k in end}
+        for db, used in sorted(_by_database(dbs0, dbs1).items()):
+            service = next((s for s in services if db.endswith(f"_{s}")), None)
+            if service and used >= 0.01:
+                usage.by_component[f"postgres for {service}"] = round(used, 2)
         usage.machine_busy, usage.machine_total = round(busy1 - busy0, 2), round(total1 - total0, 2)
