@@ -121,7 +121,7 @@ class NewFacts:
 
 
 async def insert_facts(conn: AsyncConnection, facts: Mapping[Table, Sequence[FactRow]]) -> NewFacts:
-    """Insert every table's rows, skipping rows whose natural key or event id is already there.
+    """Insert every table's rows, skipping rows whose natural key is already there.
 
     Normally every row is new (a redelivery at the same offset never reaches the handler): each
     table's rows are copied straight in, under a savepoint. Only when a key is there already (an

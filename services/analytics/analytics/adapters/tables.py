@@ -38,7 +38,7 @@ sell_through_lines = Table(
     Column("deal_id", Text),
     Column("upload_id", Text),
     Column("ingestion_path", Text, nullable=False),
-    Column("event_id", Text, nullable=False, unique=True),
+    Column("event_id", Text, nullable=False),
 )
 
 sell_in_shipments = Table(
@@ -118,7 +118,7 @@ rebate_accruals = Table(
     Column("sold_on", Date),
     Column("line_event_id", Text),
     Column("currency", Text),
-    Column("event_id", Text, nullable=False, unique=True),
+    Column("event_id", Text, nullable=False),
 )
 
 inventory_positions = Table(
