@@ -1,5 +1,5 @@
 """Bulk writes without per-value parameter binding: rows are `COPY`ed with psycopg 3 (text format,
-each row formatted in C), never bound as one array parameter per column.
+formatted in blocks by channelstream_common.copy), never bound as one array parameter per column.
 
 `insert_new` is optimistic: in the common case every row is new, and the rows are COPYed straight
 into their table under a savepoint. When one of them conflicts with a unique key (an event
@@ -17,6 +17,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 import psycopg
+from channelstream_common.copy import write_rows
 from psycopg import errors
 from sqlalchemy import Table, TextClause
 from sqlalchemy.engine import CursorResult
@@ -48,8 +49,7 @@ async def _driver(conn: AsyncConnection) -> Any:
 
 async def _copy(cur: Any, statement: str, rows: Iterable[Sequence[Any]]) -> None:
     async with cur.copy(statement) as copy:
-        for row in rows:
-            await copy.write_row(row)
+        await write_rows(copy, rows)
 
 
 def _statement(target: str, table: Table) -> str:
