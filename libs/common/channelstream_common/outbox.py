@@ -76,6 +76,23 @@ OUTBOX_FROM_V2 = [
     "alter table outbox add constraint outbox_event_id_key unique (event_id)",
     "create index outbox_pending on outbox (id) where published_at is null",
 ]
+
+
+def upgrade_to_v2() -> None:
+    """The body of each writer's outbox v2 migration (`upgrade = upgrade_to_v2`)."""
+    from alembic import op
+
+    for statement in OUTBOX_TO_V2:
+        op.execute(statement)
+
+
+def downgrade_from_v2() -> None:
+    from alembic import op
+
+    for statement in OUTBOX_FROM_V2:
+        op.execute(statement)
+
+
 _TAKE = (
     "delete from outbox where id in (select id from outbox order by id limit %s"
     " for update skip locked) returning id, topic, key, value, headers"

@@ -1,26 +1,16 @@
-"""Outbox v2: headers packed in one text (no JSON on the relay's hot path) and published rows
-deleted instead of marked (no published_at, no pending index, no unique event_id). Rows already
-published are dropped; pending ones keep their headers.
+"""Outbox v2 (channelstream_common.outbox.OUTBOX_TO_V2): packed text headers, published rows
+deleted instead of marked; rows already published are dropped, pending ones kept.
 
 Revision ID: 0002
 Revises: 0001
 Create Date: 2026-11-23
 """
 
-from alembic import op
-from channelstream_common.outbox import OUTBOX_FROM_V2, OUTBOX_TO_V2
+from channelstream_common.outbox import downgrade_from_v2 as downgrade
+from channelstream_common.outbox import upgrade_to_v2 as upgrade
 
 revision = "0002"
 down_revision = "0001"
 branch_labels = None
 depends_on = None
-
-
-def upgrade() -> None:
-    for statement in OUTBOX_TO_V2:
-        op.execute(statement)
-
-
-def downgrade() -> None:
-    for statement in OUTBOX_FROM_V2:
-        op.execute(statement)
+__all__ = ["downgrade", "upgrade"]
