@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-import os
+import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime, time, timedelta, timezone
 from decimal import Decimal
@@ -10,6 +10,7 @@ from typing import Any
 import psycopg
 import pytest
 from channelstream_common import copy as copy_module
+from channelstream_common import testing
 from channelstream_common.copy import copy_text, write_rows
 from channelstream_common.testing import create_database
 
@@ -130,18 +131,19 @@ def _rows() -> list[tuple[Any, ...]]:
 
 
 @pytest.fixture
-async def conn() -> AsyncIterator[psycopg.AsyncConnection[Any]]:
-    postgres = os.environ.get("CHANNELSTREAM_POSTGRES_URL")
-    if not postgres:
-        pytest.skip("CHANNELSTREAM_POSTGRES_URL is not set (no PostgreSQL stack)")
-    url = create_database(postgres, "test_copy").replace("postgresql+psycopg://", "postgresql://")
+async def conn(endpoints: testing.Endpoints) -> AsyncIterator[psycopg.AsyncConnection[Any]]:
+    """A connection to a throwaway database on the stack (the `endpoints` fixture)."""
+    name = f"test_copy_{uuid.uuid4().hex[:8]}"
+    url = create_database(endpoints.postgres, name).replace(
+        "postgresql+psycopg://", "postgresql://"
+    )
     try:
         async with await psycopg.AsyncConnection.connect(url) as connection:
             yield connection
     finally:
-        plain = postgres.replace("postgresql+psycopg://", "postgresql://")
+        plain = endpoints.postgres.replace("postgresql+psycopg://", "postgresql://")
         with psycopg.connect(f"{plain}/postgres", autocommit=True) as admin:
-            admin.execute('drop database if exists "test_copy" with (force)')
+            admin.execute(f'drop database if exists "{name}" with (force)')
 
 
 async def _copied(
