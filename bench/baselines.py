@@ -73,7 +73,25 @@ async def _writer_schema(registry: str, schema_id: int) -> Any:
         return fastavro.parse_schema(json.loads(r.json()["schema"]))
 
 
-async def raw_floor(cluster: Cluster, batch: int = 10_000) -> Floor:
+async def end_offsets(cluster: Cluster) -> dict[int, int]:
+    """partition -> end offset of the SellThroughReported topic now (the floor reads up to it)."""
+    topic = SELL_THROUGH_REPORTED.full_name(cluster.prefix)
+    consumer = AIOKafkaConsumer(bootstrap_servers=cluster.endpoints.kafka)
+    await consumer.start()
+    try:
+        parts = [
+            TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or ())
+        ]
+        return {tp.partition: offset for tp, offset in (await consumer.end_offsets(parts)).items()}
+    finally:
+        await consumer.stop()
+
+
+async def raw_floor(
+    cluster: Cluster, until: dict[int, int] | None = None, batch: int = 10_000
+) -> Floor:
+    """`until`: partition -> end offset to read to (the end-to-end phase's events only, though
+    the floor runs after freshness); the topic's end when None."""
     topic = SELL_THROUGH_REPORTED.full_name(cluster.prefix)
     url = plain_url(cluster.database("floor"))
     async with await psycopg.AsyncConnection.connect(url) as conn:
@@ -98,6 +116,8 @@ async def raw_floor(cluster: Cluster, batch: int = 10_000) -> Floor:
                 TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or ())
             ]
             end = await consumer.end_offsets(parts)
+            if until is not None:
+                end = {tp: until.get(tp.partition, 0) for tp in parts}
             consumer.assign(parts)
             await consumer.seek_to_beginning(*parts)
             remaining = {tp for tp in parts if end[tp] > 0}

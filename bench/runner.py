@@ -120,13 +120,13 @@ async def run(
             log(f"provisioning topics under {cluster.prefix} and starting the five services")
             await cluster.provision()
             await cluster.start()
-            await _live_phases(r, cluster, ds, phases, profiles, progress)
+            floor_until = await _live_phases(r, cluster, ds, phases, profiles, progress)
             report["peak_rss_mb"] = cluster.peak_rss_mb()
             report["service_logs"] = {s: str(cluster.log(s)) for s in cluster.sets}
         finally:
             report["stopped"] = cluster.stop()
         if "baselines" not in config.skip:
-            await _baselines(cluster, ds, phases)
+            await _baselines(cluster, ds, phases, floor_until)
         if "replay" not in config.skip:
             log("replay of every projection from offset 0 (services stopped)")
             replayer: dict[str, int | None] = {"bench": os.getpid()}  # replays run here
@@ -144,14 +144,16 @@ async def run(
     return report
 
 
-async def _baselines(cluster: Cluster, ds: dataset.Dataset, phases: _Phases) -> None:
+async def _baselines(
+    cluster: Cluster, ds: dataset.Dataset, phases: _Phases, until: dict[int, int] | None
+) -> None:
     """With the services stopped, like the replays: a baseline sharing the cores with services
     still settling (autovacuum, relays, lag polls) measured 4 000-12 000 events/s for the same
     floor, which made the ratios noise."""
     report, log = phases.report, phases.log
     async with phases.run("baselines"):
         log("baseline (a): raw single-hop floor (services stopped)")
-        floor = await baselines.raw_floor(cluster)
+        floor = await baselines.raw_floor(cluster, until)
         report["baselines"] = {
             "raw_floor": asdict(floor) | {"events_per_second": floor.events_per_second}
         }
@@ -184,8 +186,9 @@ async def _live_phases(
     phases: _Phases,
     profiles: dict[str, Any],
     progress: Progress | None,
-) -> None:
-    """End to end, baselines and freshness, while the services run."""
+) -> dict[int, int]:
+    """End to end and freshness, while the services run; returns where the end-to-end events
+    end on the SellThroughReported topic (the floor reads those, after the services stop)."""
     config, report, log = r.config, r.report, phases.log
     report["load_average_start"] = load_average()
     pids = {s: cluster.pid(s) for s in cluster.sets}
@@ -208,6 +211,7 @@ async def _live_phases(
         if not e2e.ok:
             log("the views did not settle to the expected totals; see the checks")
     report["load_average_end_to_end"] = load_average()
+    floor_until = await baselines.end_offsets(cluster)
     if "freshness" not in config.skip:
         rate, secs = config.freshness_rate, config.freshness_seconds
         log(f"freshness at {rate:,.0f} lines/s for {secs}s")
@@ -218,6 +222,7 @@ async def _live_phases(
             report["freshness"] = asdict(fresh) | fresh.summary()
             del report["freshness"]["latencies"]
         report["load_average_freshness"] = load_average()
+    return floor_until
 
 
 @dataclass
