@@ -92,7 +92,7 @@ async def main(args: argparse.Namespace) -> None:
             profiler.enable()
         for i in range(0, len(values), args.batch):
             async with engine.begin() as conn:
-                await outbox.add_bulk(
+                await outbox.add(
                     conn, [(SELL_THROUGH_REPORTED, v) for v in values[i : i + args.batch]]
                 )
         pg1, t1 = _postgres(), time.perf_counter()

@@ -58,16 +58,21 @@ def new_metadata(
     }
 
 
-def cloudevent_headers(event_type: str, metadata: dict[str, Any]) -> list[tuple[str, bytes]]:
+def cloudevent_fields(event_type: str, metadata: dict[str, Any]) -> list[tuple[str, str]]:
+    """The CloudEvents Kafka-binding headers of an event, as text (the outbox stores them so)."""
     time: datetime = metadata["recorded_at"]
     return [
-        ("ce_specversion", b"1.0"),
-        ("ce_id", metadata["event_id"].encode()),
-        ("ce_type", f"io.channelstream.{event_type}".encode()),
-        ("ce_source", f"/channelstream/{metadata['producer']}".encode()),
-        ("ce_time", time.isoformat().encode()),
-        ("content-type", b"application/avro"),
+        ("ce_specversion", "1.0"),
+        ("ce_id", metadata["event_id"]),
+        ("ce_type", f"io.channelstream.{event_type}"),
+        ("ce_source", f"/channelstream/{metadata['producer']}"),
+        ("ce_time", time.isoformat()),
+        ("content-type", "application/avro"),
     ]
+
+
+def cloudevent_headers(event_type: str, metadata: dict[str, Any]) -> list[tuple[str, bytes]]:
+    return [(k, v.encode()) for k, v in cloudevent_fields(event_type, metadata)]
 
 
 @dataclass(frozen=True)

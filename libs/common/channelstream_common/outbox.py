@@ -24,6 +24,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from channelstream_common import telemetry, tracing
+from channelstream_common.events import cloudevent_fields
 from channelstream_common.publisher import BatchedSends, EventPublisher, OwnershipError, key_of
 from channelstream_common.topics import Topic
 
@@ -117,15 +118,8 @@ class Outbox:
         self._kick = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._lock = asyncio.Lock()
-        self._static: dict[tuple[str, str], tuple[str, str]] = {}
 
     async def add(self, conn: AsyncConnection, items: list[tuple[Topic, dict[str, Any]]]) -> None:
-        """Stage events inside the caller's transaction."""
-        await self.add_bulk(conn, items)
-
-    async def add_bulk(
-        self, conn: AsyncConnection, items: list[tuple[Topic, dict[str, Any]]]
-    ) -> None:
         """Stage events inside the caller's transaction, with one COPY (cheaper than an insert
         from the first row on)."""
         await self.add_rows(conn, await self.rows(items))
@@ -167,22 +161,13 @@ class Outbox:
             )
         return rows
 
-    def _headers(self, topic: Topic, meta: dict[str, Any]) -> str:
-        """The CloudEvents headers (events.cloudevent_headers, in its order) and traceparent."""
-        static = self._static.get((topic.name, meta["producer"]))
-        if static is None:
-            assert topic.value_schema
-            static = self._static[(topic.name, meta["producer"])] = (
-                f"ce_specversion{US}1.0{RS}ce_id{US}",
-                f"{RS}ce_type{US}io.channelstream.{topic.value_schema}"
-                f"{RS}ce_source{US}/channelstream/{meta['producer']}{RS}ce_time{US}",
-            )
-        packed = (
-            f"{static[0]}{meta['event_id']}{static[1]}{meta['recorded_at'].isoformat()}"
-            f"{RS}content-type{US}application/avro"
-        )
+    @staticmethod
+    def _headers(topic: Topic, meta: dict[str, Any]) -> str:
+        """The CloudEvents headers (events.cloudevent_fields) and the traceparent, packed."""
+        assert topic.value_schema
+        fields = cloudevent_fields(topic.value_schema, meta)
         parent = tracing.traceparent(meta)
-        return f"{packed}{RS}traceparent{US}{parent}" if parent else packed
+        return pack_headers([*fields, ("traceparent", parent)] if parent else fields)
 
     async def flush(self, limit: int = 5000) -> int:
         """Publish pending rows now; returns how many were published."""

@@ -292,7 +292,7 @@ class SqlRepository:
 
     async def stage(self, events: list[dict[str, Any]]) -> None:
         if events:
-            await self.outbox.add_bulk(self.conn, [(REBATE_ACCRUED, e) for e in events])
+            await self.outbox.add(self.conn, [(REBATE_ACCRUED, e) for e in events])
 
 
 def _columns(rows: list[tuple[Any, ...]], width: int) -> list[list[Any]]:

@@ -194,7 +194,7 @@ class Pipeline:
             dead += dead_letters
         await repo.insert_holds(conn, holds)
         # every event of the batch in one call; COPY even for a few (cheaper than inserts here)
-        await self.outbox.add_bulk(conn, events)
+        await self.outbox.add(conn, events)
         await repo.stage_raw(conn, self.dead_letter_topic, dead)
 
 
