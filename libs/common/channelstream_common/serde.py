@@ -16,7 +16,7 @@ import io
 import json
 import struct
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
 import fastavro
 from schema_registry.client import AsyncSchemaRegistryClient
@@ -85,12 +85,7 @@ class AvroSerde:
         return self.encode_with(schema_id, topic, value)
 
     def _fast_writer(self, topic: Topic) -> Writer | None:
-        try:
-            return self._fast_writers[topic.name]
-        except KeyError:
-            assert topic.value_schema, f"{topic.name} carries raw bytes"
-            writer = self._fast_writers[topic.name] = _compiled(compile_writer, topic.value_schema)
-            return writer
+        return _codec(self._fast_writers, compile_writer, topic)
 
     def _header(self, schema_id: int) -> bytes:
         header = self._headers.get(schema_id)
@@ -117,17 +112,7 @@ class AvroSerde:
     def encode_many(
         self, schema_id: int, topic: Topic, values: list[dict[str, Any]]
     ) -> list[bytes]:
-        header = self._header(schema_id)
-        writer = self._fast_writer(topic)
-        if writer is None:
-            return [self._fastavro_encode(header, topic, value) for value in values]
-        out = []
-        for value in values:
-            try:
-                out.append(writer(value, header))
-            except Exception:
-                out.append(self._fastavro_encode(header, topic, value))
-        return out
+        return [self.encode_with(schema_id, topic, value) for value in values]
 
     async def _writer(self, schema_id: int) -> Any:
         writer = self._writers.get(schema_id)
@@ -157,12 +142,7 @@ class AvroSerde:
         return int(schema_id)
 
     def _fast_reader(self, topic: Topic) -> Reader | None:
-        try:
-            return self._fast_readers[topic.name]
-        except KeyError:
-            assert topic.value_schema, f"{topic.name} carries raw bytes"
-            reader = self._fast_readers[topic.name] = _compiled(compile_reader, topic.value_schema)
-            return reader
+        return _codec(self._fast_readers, compile_reader, topic)
 
     def decode_cached(self, topic: Topic, payload: bytes | None) -> dict[str, Any] | None:
         """Decode without awaiting; None when the writer schema is not cached yet.
@@ -204,13 +184,25 @@ class AvroSerde:
         await self.client.session.aclose() if hasattr(self.client, "session") else None
 
 
-def _compiled(compile_codec: Callable[[Any], Any], event_type: str) -> Any:
-    """The generated codec of an event's latest schema; None (keep fastavro) where the generator
-    does not handle the schema, or fails on it: a generator bug must not stop the traffic."""
+C = TypeVar("C")
+
+
+def _codec(
+    cache: dict[str, C | None], compile_codec: Callable[[Any], C | None], topic: Topic
+) -> C | None:
+    """The generated codec of the topic's latest schema, compiled once; None (keep fastavro)
+    where the generator does not handle the schema, or fails on it: a generator bug must not
+    stop the traffic."""
     try:
-        return compile_codec(schemas.latest(event_type))
-    except Exception:
-        return None
+        return cache[topic.name]
+    except KeyError:
+        assert topic.value_schema, f"{topic.name} carries raw bytes"
+        try:
+            codec = compile_codec(schemas.latest(topic.value_schema))
+        except Exception:
+            codec = None
+        cache[topic.name] = codec
+        return codec
 
 
 def _normal(schema: Any) -> str:
