@@ -349,11 +349,7 @@ async def main() -> None:
     finally:
         await engine.dispose()
         if not args.keep:
-            plain = postgres.replace("postgresql+psycopg://", "postgresql://")
-            import psycopg
-
-            with psycopg.connect(f"{plain}/postgres", autocommit=True) as conn:
-                conn.execute(f'drop database if exists "{name}" with (force)')
+            testing.drop_database(postgres, name)
 
 
 if __name__ == "__main__":

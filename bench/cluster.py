@@ -9,13 +9,13 @@ import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import psycopg
 from aiokafka.admin import AIOKafkaAdminClient
 from channelstream_cli import stack
 from channelstream_cli.services import SERVICES, ServiceSet
 from channelstream_common import testing
 from channelstream_common.admin import ensure_topics, register_schemas
 from channelstream_common.serde import AvroSerde
+from channelstream_common.testing import drop_database
 from channelstream_common.topics import ALL_TOPICS
 
 from bench.dataset import PROTECTION_DAYS
@@ -42,11 +42,6 @@ def endpoints() -> testing.Endpoints:
 
 def plain_url(url: str) -> str:
     return url.replace("postgresql+psycopg://", "postgresql://")
-
-
-def drop_database(postgres: str, name: str) -> None:
-    with psycopg.connect(f"{plain_url(postgres)}/postgres", autocommit=True) as conn:
-        conn.execute(f'drop database if exists "{name}" with (force)')
 
 
 @dataclass

@@ -7,7 +7,6 @@ import json
 import uuid
 from pathlib import Path
 
-import psycopg
 import pytest
 from alembic import command
 from channelstream_common import migrations, testing
@@ -66,6 +65,4 @@ def test_upgrade_keeps_pending_rows_with_packed_headers_and_downgrade_restores_t
         assert pending == "outbox_pending"
     finally:
         engine.dispose()
-        server = endpoints.postgres.replace("postgresql+psycopg://", "postgresql://")
-        with psycopg.connect(f"{server}/postgres", autocommit=True) as admin:
-            admin.execute(f'drop database if exists "{name}" with (force)')
+        testing.drop_database(endpoints.postgres, name)

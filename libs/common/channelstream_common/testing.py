@@ -95,13 +95,23 @@ def unique_prefix() -> str:
 
 def create_database(postgres_url: str, name: str) -> str:
     """Create (or recreate) a database; returns its SQLAlchemy URL."""
+    drop_database(postgres_url, name)
+    with _admin(postgres_url) as conn:
+        conn.execute(f'create database "{name}"')
+    return f"{postgres_url}/{name}"
+
+
+def drop_database(postgres_url: str, name: str) -> None:
+    """Drop a database if it is there, disconnecting whoever is still on it."""
+    with _admin(postgres_url) as conn:
+        conn.execute(f'drop database if exists "{name}" with (force)')
+
+
+def _admin(postgres_url: str) -> Any:
     import psycopg
 
     plain = postgres_url.replace("postgresql+psycopg://", "postgresql://")
-    with psycopg.connect(f"{plain}/postgres", autocommit=True) as conn:
-        conn.execute(f'drop database if exists "{name}" with (force)')
-        conn.execute(f'create database "{name}"')
-    return f"{postgres_url}/{name}"
+    return psycopg.connect(f"{plain}/postgres", autocommit=True)
 
 
 def free_port() -> int:

@@ -141,9 +141,7 @@ async def conn(endpoints: testing.Endpoints) -> AsyncIterator[psycopg.AsyncConne
         async with await psycopg.AsyncConnection.connect(url) as connection:
             yield connection
     finally:
-        plain = endpoints.postgres.replace("postgresql+psycopg://", "postgresql://")
-        with psycopg.connect(f"{plain}/postgres", autocommit=True) as admin:
-            admin.execute(f'drop database if exists "{name}" with (force)')
+        testing.drop_database(endpoints.postgres, name)
 
 
 async def _copied(

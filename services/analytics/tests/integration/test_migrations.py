@@ -6,7 +6,6 @@ from __future__ import annotations
 import uuid
 from datetime import date
 
-import psycopg
 import pytest
 from alembic import command
 from alembic.config import Config
@@ -64,6 +63,4 @@ def test_upgrade_fills_buckets_and_as_of_from_the_lines_already_there(endpoints)
             assert conn.scalar(text("select count(*) from sell_through_lines")) == len(LINES)
     finally:
         engine.dispose()
-        server = endpoints.postgres.replace("postgresql+psycopg://", "postgresql://")
-        with psycopg.connect(f"{server}/postgres", autocommit=True) as admin:
-            admin.execute(f'drop database if exists "{name}" with (force)')
+        testing.drop_database(endpoints.postgres, name)
