@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 
@@ -14,3 +16,25 @@ def make_engine(url: str, *, pool_size: int = 5) -> AsyncEngine:
 def sync_url(url: str) -> str:
     """The same database for synchronous tools (Alembic, psql-style checks)."""
     return url.replace("postgresql+psycopg://", "postgresql+psycopg://", 1)
+
+
+def create_database(server_url: str, name: str) -> str:
+    """Create (or recreate) database `name` on the server of `server_url` (a URL without a
+    database); returns its SQLAlchemy URL."""
+    drop_database(server_url, name)
+    with _admin(server_url) as conn:
+        conn.execute(f'create database "{name}"')
+    return f"{server_url}/{name}"
+
+
+def drop_database(server_url: str, name: str) -> None:
+    """Drop a database if it is there, disconnecting whoever is still on it."""
+    with _admin(server_url) as conn:
+        conn.execute(f'drop database if exists "{name}" with (force)')
+
+
+def _admin(server_url: str) -> Any:
+    import psycopg
+
+    plain = server_url.replace("postgresql+psycopg://", "postgresql://")
+    return psycopg.connect(f"{plain}/postgres", autocommit=True)

@@ -10,6 +10,9 @@ from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
+from channelstream_common.db import create_database as create_database  # re-exported
+from channelstream_common.db import drop_database as drop_database
+
 T = TypeVar("T")
 
 
@@ -91,27 +94,6 @@ def endpoints() -> Iterator[Endpoints]:
 
 def unique_prefix() -> str:
     return f"t{uuid.uuid4().hex[:8]}."
-
-
-def create_database(postgres_url: str, name: str) -> str:
-    """Create (or recreate) a database; returns its SQLAlchemy URL."""
-    drop_database(postgres_url, name)
-    with _admin(postgres_url) as conn:
-        conn.execute(f'create database "{name}"')
-    return f"{postgres_url}/{name}"
-
-
-def drop_database(postgres_url: str, name: str) -> None:
-    """Drop a database if it is there, disconnecting whoever is still on it."""
-    with _admin(postgres_url) as conn:
-        conn.execute(f'drop database if exists "{name}" with (force)')
-
-
-def _admin(postgres_url: str) -> Any:
-    import psycopg
-
-    plain = postgres_url.replace("postgresql+psycopg://", "postgresql://")
-    return psycopg.connect(f"{plain}/postgres", autocommit=True)
 
 
 def free_port() -> int:

@@ -11,8 +11,7 @@ from typing import Any
 
 import typer
 from channelstream_common import replay as engine
-from channelstream_common import testing
-from channelstream_common.db import make_engine
+from channelstream_common.db import create_database, drop_database, make_engine
 from channelstream_common.settings import Settings
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
@@ -50,7 +49,7 @@ async def replay_service(
     """Rebuild `service`'s projections into a new database and compare with `live`'s."""
     live = live or Settings.from_env(service)
     server, name = replay_database_name(live.database_url, stamp)
-    url = testing.create_database(server, name)
+    url = create_database(server, name)
     module = importlib.import_module(f"{service}.bootstrap")
     svc = module.bootstrap(replace(live, database_url=url))
     runtime = svc.runtime
@@ -90,11 +89,7 @@ async def replay_service(
         report["equal"] = all(c.equal for c in compared)
     await runtime.engine.dispose()
     if not keep:
-        import psycopg
-
-        plain = server.replace("postgresql+psycopg://", "postgresql://")
-        with psycopg.connect(f"{plain}/postgres", autocommit=True) as conn:
-            conn.execute(f'drop database if exists "{name}" with (force)')
+        drop_database(server, name)
         report["replay_database"] = None
     return report
 
