@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 from collections.abc import Iterable, Sequence
 from typing import Any
@@ -100,9 +101,35 @@ _TAKE = (
 )
 
 
+def _clean(value: str) -> str:
+    return value.translate(_CLEAN) if US in value or RS in value else value
+
+
 def pack_headers(headers: Iterable[tuple[str, str]]) -> str:
     """Headers as the outbox stores them; separators inside keys or values become spaces."""
     return RS.join(f"{k.translate(_CLEAN)}{US}{v.translate(_CLEAN)}" for k, v in headers)
+
+
+class _Marker(str):
+    def isoformat(self) -> str:  # stands in for recorded_at
+        return self
+
+
+_ID, _TIME = "\0ce_id\0", _Marker("\0ce_time\0")
+
+
+@functools.lru_cache(maxsize=256)
+def _template(event_type: str, producer: str) -> tuple[str, str, str]:
+    """cloudevent_fields packed, split around the event id and the time: what is constant per
+    (event type, producer) is packed once."""
+    packed = pack_headers(
+        cloudevent_fields(event_type, {"event_id": _ID, "recorded_at": _TIME, "producer": producer})
+    )
+    head, _, rest = packed.partition(_ID)
+    middle, _, tail = rest.partition(_TIME)
+    if rest.count(_TIME) != 1 or _ID in rest or _TIME in head:
+        raise RuntimeError(f"the CloudEvents headers of {event_type} do not fit the template")
+    return head, middle, tail
 
 
 def unpack_headers(packed: str) -> list[tuple[str, bytes]]:
@@ -163,11 +190,14 @@ class Outbox:
 
     @staticmethod
     def _headers(topic: Topic, meta: dict[str, Any]) -> str:
-        """The CloudEvents headers (events.cloudevent_fields) and the traceparent, packed."""
+        """The CloudEvents headers (events.cloudevent_fields) and the traceparent, packed as
+        pack_headers packs them, but from a per-(type, producer) template (~3 µs, not ~19)."""
         assert topic.value_schema
-        fields = cloudevent_fields(topic.value_schema, meta)
+        head, middle, tail = _template(topic.value_schema, meta["producer"])
+        at = meta["recorded_at"].isoformat()
+        packed = f"{head}{_clean(meta['event_id'])}{middle}{_clean(at)}{tail}"
         parent = tracing.traceparent(meta)
-        return pack_headers([*fields, ("traceparent", parent)] if parent else fields)
+        return f"{packed}{RS}traceparent{US}{_clean(parent)}" if parent else packed
 
     async def flush(self, limit: int = 5000) -> int:
         """Publish pending rows now; returns how many were published."""
