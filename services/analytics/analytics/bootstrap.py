@@ -9,7 +9,7 @@ from channelstream_common.runtime import Runtime, build_runtime
 from channelstream_common.settings import Settings
 
 from analytics.adapters.repository import Views
-from analytics.adapters.tables import FACT_TABLES, INVENTORY_TABLES
+from analytics.adapters.tables import FACT_TABLES, INVENTORY_TABLES, SCORECARD_TABLES
 from analytics.entrypoints.consumers import CONSUMED, PROJECTION, facts_handler
 from analytics.entrypoints.http import register_views
 from analytics.service_layer.queries import Analytics
@@ -36,7 +36,7 @@ def bootstrap(settings: Settings) -> AnalyticsService:
         PROJECTION,
         CONSUMED,
         facts_handler(settings.topic_prefix),
-        tables=[t.name for t in (*FACT_TABLES, *INVENTORY_TABLES)],
+        tables=[t.name for t in (*FACT_TABLES, *INVENTORY_TABLES, *SCORECARD_TABLES)],
     )
     register_views(runtime.app, analytics)
     return AnalyticsService(runtime, analytics)

@@ -1,6 +1,6 @@
-"""analytics' database: fact inserts and inventory refresh (projection side), and reads of the
-`bi` views (query side). Every write is one set-based statement per table and batch, with
-statement texts built once at import."""
+"""analytics' database: fact inserts, scorecard sums and inventory refresh (projection side),
+and reads of the `bi` views (query side). Every write is one set-based statement per table and
+batch, with statement texts built once at import."""
 
 from __future__ import annotations
 
@@ -16,19 +16,30 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from analytics.adapters import bulk
-from analytics.adapters.tables import FACT_TABLES, sell_in_shipments, sell_through_lines
+from analytics.adapters.tables import (
+    FACT_TABLES,
+    rebate_accruals,
+    sell_in_shipments,
+    sell_through_lines,
+)
 from analytics.domain.inventory import InventoryChange
+from analytics.domain.sales import Accrual, Sale, ScorecardChange
 
 Row = dict[str, Any]
 FactRow = tuple[Any, ...]  # in the order of its table's columns
 
 FACTS = {t: bulk.FactTable.of(t) for t in FACT_TABLES}
-INVENTORY_FACTS = (sell_through_lines, sell_in_shipments)
+COUNTED_FACTS = (sell_through_lines, sell_in_shipments, rebate_accruals)  # new rows add to sums
 _LINES, _SHIPMENTS = FACTS[sell_through_lines], FACTS[sell_in_shipments]
+_ACCRUALS = FACTS[rebate_accruals]
 LINE_UNITS = ("distributor_id", "sku", "quantity", "sold_on")
+LINE_SALE = ("distributor_id", "reseller_id", "quantity", "unit_price", "sold_on", "deal_id")
 SHIPMENT_UNITS = ("distributor_id", "sku", "quantity")
+ACCRUAL_AMOUNT = ("partner_id", "period", "amount")
 _line_units = itemgetter(*(_LINES.index(c) for c in LINE_UNITS))
+_line_sale = itemgetter(*(_LINES.index(c) for c in LINE_SALE))
 _shipment_units = itemgetter(*(_SHIPMENTS.index(c) for c in SHIPMENT_UNITS))
+_accrual_amount = itemgetter(*(_ACCRUALS.index(c) for c in ACCRUAL_AMOUNT))
 
 # Units of new facts, aggregated per batch, added to the daily buckets, to the positions' sums
 # and to the distributors' last day (as_of). Returns the distributors whose as_of moved: all of
@@ -82,6 +93,28 @@ POSITION_COLUMNS = (
     "weeks_of_supply",
     "loading_flag",
 )
+# A batch's sums per distributor x reseller x quarter, (deal, reseller) pairs and rebates per
+# partner x quarter, added to what is there (bi.scorecard_quarterly reads these).
+ADD_SCORECARD_SUMS = """
+with sales as (
+    insert into reseller_quarter_sales (distributor_id, reseller_id, quarter, units, revenue,
+        lines)
+    select * from unnest(%b::text[], %b::text[], %b::text[], %b::bigint[], %b::numeric[],
+                         %b::bigint[])
+    on conflict (distributor_id, quarter, reseller_id) do update set
+        units = reseller_quarter_sales.units + excluded.units,
+        revenue = reseller_quarter_sales.revenue + excluded.revenue,
+        lines = reseller_quarter_sales.lines + excluded.lines
+), conversions as (
+    insert into deal_conversions (deal_id, reseller_id)
+    select * from unnest(%b::text[], %b::text[])
+    on conflict do nothing
+)
+insert into partner_quarter_rebates (partner_id, quarter, amount)
+select * from unnest(%b::text[], %b::text[], %b::numeric[])
+on conflict (partner_id, quarter) do update
+    set amount = partner_quarter_rebates.amount + excluded.amount
+"""
 SAVE_POSITIONS = """
 update inventory_positions p set on_hand = x.on_hand, units_in_window = x.units_in_window,
     as_of = x.as_of, avg_weekly_units = x.avg_weekly_units,
@@ -114,10 +147,22 @@ class Touched:
 
 @dataclass(frozen=True)
 class NewFacts:
-    """The units of the lines and shipments that were not in their tables before."""
+    """What the lines, shipments and accruals that were not in their tables before carry."""
 
     lines: list[tuple[str, str, int, date]]
     shipments: list[tuple[str, str, int]]
+    sales: list[Sale]
+    accruals: list[Accrual]
+
+    @classmethod
+    def of(cls, rows: Mapping[Table, Sequence[FactRow]]) -> NewFacts:
+        lines = rows.get(sell_through_lines, ())
+        return cls(
+            list(map(_line_units, lines)),
+            list(map(_shipment_units, rows.get(sell_in_shipments, ()))),
+            list(map(_line_sale, lines)),
+            list(map(_accrual_amount, rows.get(rebate_accruals, ()))),
+        )
 
 
 async def insert_facts(conn: AsyncConnection, facts: Mapping[Table, Sequence[FactRow]]) -> NewFacts:
@@ -129,7 +174,7 @@ async def insert_facts(conn: AsyncConnection, facts: Mapping[Table, Sequence[Fac
     what is known."""
     present = [t for t in FACT_TABLES if facts.get(t)]
     if not present:
-        return NewFacts([], [])
+        return NewFacts.of({})
     await bulk.run(conn, "savepoint facts")
     try:
         for table in present:
@@ -139,10 +184,7 @@ async def insert_facts(conn: AsyncConnection, facts: Mapping[Table, Sequence[Fac
             raise
         await bulk.run(conn, "rollback to savepoint facts")
         return await _insert_skipping_known(conn, facts, present)
-    return NewFacts(
-        list(map(_line_units, facts.get(sell_through_lines, ()))),
-        list(map(_shipment_units, facts.get(sell_in_shipments, ()))),
-    )
+    return NewFacts.of(facts)
 
 
 async def _insert_skipping_known(
@@ -151,18 +193,14 @@ async def _insert_skipping_known(
     await bulk.run(conn, "; ".join(FACTS[t].create_staged for t in present))
     for table in present:
         await bulk.copy(conn, FACTS[table].copy_staged, FACTS[table].types, facts[table])
-    plain = [FACTS[t].insert_staged() for t in present if t not in INVENTORY_FACTS]
+    plain = [FACTS[t].insert_staged() for t in present if t not in COUNTED_FACTS]
     if plain:
         await bulk.run(conn, "; ".join(plain))
-    lines, shipments = [], []
-    if sell_through_lines in present:
-        lines = await bulk.fetch(conn, _LINES.insert_staged(LINE_UNITS))
-    if sell_in_shipments in present:
-        shipments = await bulk.fetch(conn, _SHIPMENTS.insert_staged(SHIPMENT_UNITS))
-    return NewFacts(
-        [(d, s, int(q), day) for d, s, q, day in lines],
-        [(d, s, int(q)) for d, s, q in shipments],
-    )
+    new: dict[Table, Sequence[FactRow]] = {}
+    for table in (t for t in present if t in COUNTED_FACTS):
+        fact = FACTS[table]  # the new rows come back whole, in column order
+        new[table] = await bulk.fetch(conn, fact.insert_staged(fact.columns))
+    return NewFacts.of(new)
 
 
 async def add_inventory(conn: AsyncConnection, change: InventoryChange) -> Touched:
@@ -187,6 +225,30 @@ async def add_inventory(conn: AsyncConnection, change: InventoryChange) -> Touch
         ),
     )
     return Touched(tuple(positions), tuple(sorted(d for (d,) in moved)))
+
+
+async def add_scorecard_sums(conn: AsyncConnection, change: ScorecardChange) -> None:
+    """Add a batch's sums, conversions and rebates, in one statement (keys in order)."""
+    sales = sorted(change.sales.items(), key=itemgetter(0))
+    conversions = sorted(change.conversions)
+    rebates = sorted(change.rebates.items())
+    await bulk.run(
+        conn,
+        ADD_SCORECARD_SUMS,
+        (
+            [d for (d, _, _), _ in sales],
+            [r for (_, r, _), _ in sales],
+            [q for (_, _, q), _ in sales],
+            [s.units for _, s in sales],
+            [s.revenue for _, s in sales],
+            [s.lines for _, s in sales],
+            [deal for deal, _ in conversions],
+            [r for _, r in conversions],
+            [p for (p, _), _ in rebates],
+            [q for (_, q), _ in rebates],
+            [amount for _, amount in rebates],
+        ),
+    )
 
 
 async def position_inputs(

@@ -155,6 +155,34 @@ distributor_as_of = Table(
     Column("as_of", Date, nullable=False),
 )
 
+# sums of the sell-through lines per distributor x reseller x quarter, the (deal, reseller)
+# pairs lines name, and the accruals per partner x quarter: what bi.scorecard_quarterly reads
+reseller_quarter_sales = Table(
+    "reseller_quarter_sales",
+    metadata,
+    Column("distributor_id", Text, primary_key=True),
+    Column("quarter", Text, primary_key=True),
+    Column("reseller_id", Text, primary_key=True),
+    Column("units", BigInteger, nullable=False),
+    Column("revenue", Numeric, nullable=False),
+    Column("lines", BigInteger, nullable=False),
+)
+
+deal_conversions = Table(
+    "deal_conversions",
+    metadata,
+    Column("deal_id", Text, primary_key=True),
+    Column("reseller_id", Text, primary_key=True),
+)
+
+partner_quarter_rebates = Table(
+    "partner_quarter_rebates",
+    metadata,
+    Column("partner_id", Text, primary_key=True),
+    Column("quarter", Text, primary_key=True),
+    Column("amount", Numeric, nullable=False),
+)
+
 FACT_TABLES = (
     partners,
     sell_through_lines,
@@ -167,3 +195,4 @@ FACT_TABLES = (
 
 # what the facts projection writes besides the facts (replays compare these too)
 INVENTORY_TABLES = (inventory_positions, sell_through_daily, distributor_as_of)
+SCORECARD_TABLES = (reseller_quarter_sales, deal_conversions, partner_quarter_rebates)

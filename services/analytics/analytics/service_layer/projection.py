@@ -6,7 +6,11 @@ arrival order does not matter).
 Then only what changed is recomputed: the positions whose sums changed, and every position of a
 distributor whose last day (as_of, the end of the 91-day window) moved. Each position is a
 function of its sums, its distributor's as_of and the buckets of its window alone, so a position
-left alone is still right, and the work per batch does not grow with the data."""
+left alone is still right, and the work per batch does not grow with the data.
+
+The new lines' units, exact revenue and count per distributor x reseller x quarter, the deals
+they name, and the new accruals' amounts per partner x quarter are added the same way to the
+sums bi.scorecard_quarterly reads, so reading a scorecard does not grow with the data either."""
 
 from __future__ import annotations
 
@@ -21,15 +25,20 @@ from analytics.adapters.repository import (
     PositionInputs,
     Row,
     add_inventory,
+    add_scorecard_sums,
     insert_facts,
     position_inputs,
     save_positions,
 )
 from analytics.domain.inventory import inventory_change
+from analytics.domain.sales import scorecard_change
 
 
 async def record(conn: AsyncConnection, facts: Mapping[Table, Sequence[FactRow]]) -> None:
     new = await insert_facts(conn, facts)
+    sums = scorecard_change(new.sales, new.accruals)
+    if sums:
+        await add_scorecard_sums(conn, sums)
     change = inventory_change(new.shipments, new.lines)
     if change:
         touched = await add_inventory(conn, change)

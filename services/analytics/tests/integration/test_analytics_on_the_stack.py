@@ -62,6 +62,9 @@ FACT_TABLES = (
     "inventory_positions",
     "sell_through_daily",
     "distributor_as_of",
+    "reseller_quarter_sales",
+    "deal_conversions",
+    "partner_quarter_rebates",
 )
 
 
