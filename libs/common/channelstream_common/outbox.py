@@ -5,6 +5,20 @@ in the transaction that took them, once Kafka has acknowledged every one.
 Consumers must therefore be idempotent on the event's natural key or event_id, not only on
 offsets: a relay that dies between the acknowledgement and its commit re-sends the rows.
 
+The relay takes rows above the highest id it has covered (`_after`), so a take does not walk the
+index entries of the rows deleted since the last vacuum (from id 0, the take cost ~175 ms a call at
+1 M events). Ids are drawn at insert but transactions commit out of order, so a row can commit
+below `_after`. PostgreSQL lists the writers that still may: a writer holds the outbox's
+RowExclusiveLock from before it draws an id (a COPY or INSERT locks first) until after its commit
+is visible, and pg_locks shows it (fast-path locks included). A pass reads the id sequence
+(`last`; bigserial, cache 1), then the writers in flight, then takes (`_after`, `last`]: a row
+there that it cannot see is a listed writer's (a writer not listed had ended, or draws ids above
+`last`). A listed writer's ids lie above the `last` of the pass before it was first listed, so the
+first pass after it has ended sweeps from there up to `_after`: a late commit is published by the
+next pass (within the relay's interval; at once when kicked). `flush()` sweeps from 0, as does the
+relay every `full_sweep` seconds (30), for rows that another replica's relay took and died
+holding (back below `_after`, with no writer listed). A restarted relay starts from 0.
+
 Rows are built for the relay's hot path: the value is the encoded record, the headers one text
 of `key US value RS key US value ...` (ASCII unit/record separators; a split, where JSON cost the
 relay ~30 µs a row), and a published row is deleted, not updated (no new row version, no index
@@ -96,8 +110,17 @@ def downgrade_from_v2() -> None:
 
 
 _TAKE = (
-    "delete from outbox where id in (select id from outbox order by id limit %s"
-    " for update skip locked) returning id, topic, key, value, headers"
+    "delete from outbox where id in (select id from outbox where id > %s and id <= %s"
+    " order by id limit %s for update skip locked) returning id, topic, key, value, headers"
+)
+_LAST_ID = (
+    "select coalesce(pg_sequence_last_value(pg_get_serial_sequence('outbox', 'id')::regclass), 0)"
+)
+_WRITERS = (
+    "select virtualtransaction from pg_locks where locktype = 'relation'"
+    " and database = (select oid from pg_database where datname = current_database())"
+    " and relation = 'outbox'::regclass and mode = 'RowExclusiveLock'"
+    " and pid is distinct from pg_backend_pid()"
 )
 
 
@@ -145,6 +168,9 @@ class Outbox:
         self._kick = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._lock = asyncio.Lock()
+        self._after = 0  # rows up to this id are taken, but for those of `_writers`
+        self._seen = 0  # the id sequence at the last pass
+        self._writers: dict[str, int] = {}  # in flight at the last pass: id their rows are above
 
     async def add(self, conn: AsyncConnection, items: list[tuple[Topic, dict[str, Any]]]) -> None:
         """Stage events inside the caller's transaction, with one COPY (cheaper than an insert
@@ -200,24 +226,49 @@ class Outbox:
         return f"{packed}{RS}traceparent{US}{_clean(parent)}" if parent else packed
 
     async def flush(self, limit: int = 5000) -> int:
-        """Publish pending rows now; returns how many were published."""
-        total = 0
+        """Publish every row committed before the call (a sweep from id 0); returns how many."""
+        return await self._pass(limit, full=True)
+
+    async def _pass(self, limit: int, full: bool) -> int:
+        """Sweep (from 0 if `full`, else from where a writer that has ended drew its ids) up to
+        `_after`, then take (`_after`, the last id drawn before the pass]."""
         async with self._lock:
-            while True:
-                async with self.engine.begin() as conn:
-                    raw = await conn.get_raw_connection()
-                    driver: Any = raw.driver_connection
-                    async with driver.cursor(binary=True) as cur:
-                        await cur.execute(_TAKE, (limit,))
-                        rows = await cur.fetchall()
-                    if not rows:
-                        return total
-                    rows.sort()  # `returning` keeps no order; ids are the staging order
-                    sends = BatchedSends(self.publisher.producer)
-                    for _, topic, key, value, headers in rows:
-                        await self._send(sends, topic, key, value, headers)
-                    await sends.wait()
-                total += len(rows)
+            async with self.engine.connect() as conn:
+                cur = await (await self._driver(conn)).execute(_LAST_ID)
+                ((last,),) = await cur.fetchall()
+                cur = await cur.execute(_WRITERS)
+                writers = {v for (v,) in await cur.fetchall()}
+            ended = [above for v, above in self._writers.items() if v not in writers]
+            lo = 0 if full else min(ended, default=self._after)
+            total = await self._take(lo, self._after, limit)
+            self._writers = {v: self._writers.get(v, self._seen) for v in writers}
+            self._seen = last
+            return total + await self._take(self._after, last, limit, advance=True)
+
+    async def _take(self, lo: int, hi: int, limit: int, advance: bool = False) -> int:
+        """Publish and delete the rows of (lo, hi], `limit` a transaction."""
+        total = 0
+        while lo < hi:
+            async with self.engine.begin() as conn:
+                driver = await self._driver(conn)
+                async with driver.cursor(binary=True) as cur:
+                    await cur.execute(_TAKE, (lo, hi, limit))
+                    rows = await cur.fetchall()
+                rows.sort()  # `returning` keeps no order; ids are the staging order
+                sends = BatchedSends(self.publisher.producer)
+                for _, topic, key, value, headers in rows:
+                    await self._send(sends, topic, key, value, headers)
+                await sends.wait()
+            total += len(rows)
+            lo = hi if len(rows) < limit else rows[-1][0]
+            if advance:
+                self._after = lo
+        return total
+
+    @staticmethod
+    async def _driver(conn: AsyncConnection) -> Any:
+        raw = await conn.get_raw_connection()
+        return raw.driver_connection
 
     @staticmethod
     async def _send(
@@ -238,19 +289,24 @@ class Outbox:
     def kick(self) -> None:
         self._kick.set()
 
-    async def _run(self, interval: float) -> None:
+    async def _run(self, interval: float, full_sweep: float) -> None:
+        loop = asyncio.get_running_loop()
+        swept = loop.time()  # the first pass starts from id 0
         while True:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._kick.wait(), timeout=interval)
             self._kick.clear()
             try:
-                await self.flush()
+                full = loop.time() - swept >= full_sweep
+                await self._pass(5000, full)
+                if full:
+                    swept = loop.time()
             except Exception:
                 log.exception("outbox relay failed; retrying")
                 await asyncio.sleep(1)
 
-    def start(self, interval: float = 1.0) -> None:
-        self._task = asyncio.create_task(self._run(interval), name="outbox-relay")
+    def start(self, interval: float = 1.0, full_sweep: float = 30.0) -> None:
+        self._task = asyncio.create_task(self._run(interval, full_sweep), name="outbox-relay")
 
     async def stop(self) -> None:
         if self._task:
