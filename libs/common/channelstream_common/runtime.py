@@ -99,6 +99,7 @@ class Runtime:
             await self.stream.stop()
             await self.app.stop()
             await self.publisher.stop()
+            await self.serde.close()
             await self.engine.dispose()
             self._started = False
 
