@@ -47,7 +47,7 @@ async def inventory(client: httpx.AsyncClient, base: str, ex: Expected) -> Check
 
 
 async def rebates(client: httpx.AsyncClient, base: str, ex: Expected) -> Check:
-    body = await _json(client, f"{base}/ledger?limit=1")
+    body = await _json(client, f"{base}/totals")
     seen: dict[tuple[str, str], Decimal] = {}
     for t in body["totals"]:
         key = (t["partner_id"], t["period"])

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import case, func, or_, select
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from incentives.adapters import tables as t
 from incentives.domain.model import Accrual, Reason
@@ -32,6 +32,15 @@ class LedgerPage:
     rows: list[dict[str, Any]]
     count: int
     totals: list[Total]
+
+
+async def _totals(conn: AsyncConnection, filters: dict[str, str | None]) -> list[Total]:
+    c = t.accrual_totals.c
+    where = [c[k] == v for k, v in filters.items() if v is not None]
+    rows = await conn.execute(
+        select(t.accrual_totals).where(*where).order_by(*t.accrual_totals.primary_key)
+    )
+    return [Total(**{**r._mapping, "reason": Reason(r.reason)}) for r in rows]
 
 
 class ReadModel:
@@ -75,19 +84,19 @@ class ReadModel:
             "reason": reason,
         }
         where = [t.accruals.c[k] == v for k, v in filters.items() if v is not None]
-        twhere = [t.accrual_totals.c[k] == v for k, v in filters.items() if v is not None]
         async with self.engine.connect() as conn:
             query = select(t.accruals).where(*where).order_by(*LEDGER_ORDER, _a.accrual_id)
             rows = await conn.execute(query.limit(limit).offset(offset))
             count = await conn.scalar(select(func.count()).select_from(t.accruals).where(*where))
-            totals = await conn.execute(
-                select(t.accrual_totals).where(*twhere).order_by(*t.accrual_totals.primary_key)
-            )
             return LedgerPage(
-                [dict(r._mapping) for r in rows],
-                int(count or 0),
-                [Total(**{**r._mapping, "reason": Reason(r.reason)}) for r in totals],
+                [dict(r._mapping) for r in rows], int(count or 0), await _totals(conn, filters)
             )
+
+    async def totals(self, **filters: str | None) -> list[Total]:
+        """The sums per partner, program version, period and reason: one small table, whatever
+        the size of the ledger."""
+        async with self.engine.connect() as conn:
+            return await _totals(conn, filters)
 
     async def not_accrued(
         self, partner_id: str | None, period: str | None

@@ -93,6 +93,19 @@ def _wants_csv(request: Any) -> bool:
     return fmt == "csv" or (fmt is None and "text/csv" in request.headers.get("Accept", ""))
 
 
+def _ledger_filters(request: Any) -> dict[str, str | None]:
+    q = request.query
+    reason = q.get("reason")
+    if reason is not None and reason not in Reason.__members__:
+        raise BadRequest(400, "INVALID_REASON", f"reason must be one of {list(Reason.__members__)}")
+    return {
+        "partner_id": q.get("partner_id") or None,
+        "period": _period(q.get("period") or None, required=False),
+        "program_id": q.get("program_id") or None,
+        "reason": reason,
+    }
+
+
 def total_json(total: Total) -> dict[str, Any]:
     return plain({**total.__dict__, "reason": total.reason.value})
 
@@ -167,22 +180,10 @@ def register_routes(app: faust.App, reads: ReadModel, programs: tuple[Program, .
     @app.page("/ledger")
     @guarded
     async def ledger(web: Any, request: Any) -> Any:
-        q = request.query
-        reason = q.get("reason")
-        if reason is not None and reason not in Reason.__members__:
-            raise BadRequest(
-                400, "INVALID_REASON", f"reason must be one of {list(Reason.__members__)}"
-            )
+        filters = _ledger_filters(request)
         limit = _int(request, "limit", 1000, 1, MAX_LIMIT)
         offset = _int(request, "offset", 0, 0, 2**62)
-        page = await reads.ledger(
-            partner_id=q.get("partner_id") or None,
-            period=_period(q.get("period") or None, required=False),
-            program_id=q.get("program_id") or None,
-            reason=reason,
-            limit=limit,
-            offset=offset,
-        )
+        page = await reads.ledger(**filters, limit=limit, offset=offset)
         following = offset + len(page.rows)
         return web.json(
             {
@@ -194,6 +195,13 @@ def register_routes(app: faust.App, reads: ReadModel, programs: tuple[Program, .
                 "totals": [total_json(tot) for tot in page.totals],
             }
         )
+
+    @app.page("/totals")
+    @guarded
+    async def totals(web: Any, request: Any) -> Any:
+        """The ledger's sums alone (what /ledger also returns), without reading the ledger."""
+        filters = _ledger_filters(request)
+        return web.json({"totals": [total_json(tot) for tot in await reads.totals(**filters)]})
 
     @app.page("/not-accrued")
     @guarded

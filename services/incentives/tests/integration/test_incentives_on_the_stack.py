@@ -549,6 +549,15 @@ async def test_statement_on_the_real_stack_matches_the_hand_computed_rebate(
                 "BASE": "8572.00",
                 "TIER_TRUE_UP": "1300.00",
             }
+            totals = (
+                await http.get("/totals", params={"partner_id": dist, "period": "2026-Q4"})
+            ).json()["totals"]
+            assert totals == ledger["totals"]
+            by_reason = (await http.get("/totals", params={"reason": "TIER_TRUE_UP"})).json()
+            assert {(t["partner_id"], t["amount"]) for t in by_reason["totals"]} >= {
+                (dist, "1300.00")
+            }
+            assert {t["reason"] for t in by_reason["totals"]} == {"TIER_TRUE_UP"}
             unpaid = (await http.get("/not-accrued", params={"partner_id": dist})).json()
             assert [(x["line_no"], x["code"]) for x in unpaid["skipped"]] == [
                 (8, "CURRENCY_MISMATCH")
@@ -563,6 +572,7 @@ async def test_statement_on_the_real_stack_matches_the_hand_computed_rebate(
                 ("/accruals/no-such-accrual", 404, "ACCRUAL_NOT_FOUND"),
                 ("/ledger?limit=0", 400, "INVALID_PARAMETER"),
                 ("/ledger?reason=BONUS", 400, "INVALID_REASON"),
+                ("/totals?period=2026-Q9", 400, "INVALID_PERIOD"),
                 (f"/statements/{dist}/2026-Q4?format=xml", 400, "INVALID_FORMAT"),
             ]:
                 resp = await http.get(path)
