@@ -91,12 +91,14 @@ def _by_database(
     return out
 
 
-def _machine() -> tuple[float, float]:
-    """(busy, total) CPU seconds of the whole machine since boot."""
+def _machine() -> tuple[float, float, float]:
+    """(busy, total, stolen) CPU seconds of the whole machine since boot; stolen is time the
+    hypervisor gave this VM's CPUs to others (part of busy: on a shared host it makes every
+    component look slower, so it is reported beside the per-line figures)."""
     values = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
     idle = values[3] + values[4]
     total = sum(values[:8])
-    return (total - idle) / TICK, total / TICK
+    return (total - idle) / TICK, total / TICK, values[7] / TICK
 
 
 def _infrastructure() -> dict[str, int | None]:
@@ -110,6 +112,7 @@ class CpuUsage:
     by_component: dict[str, float] = field(default_factory=dict)
     machine_busy: float = 0.0
     machine_total: float = 0.0
+    machine_stolen: float = 0.0
 
     @property
     def machine_utilisation(self) -> float:
@@ -120,6 +123,7 @@ class CpuUsage:
             return {}
         out = {k: round(v / lines * 1e6, 1) for k, v in self.by_component.items()}
         out["all (machine)"] = round(self.machine_busy / lines * 1e6, 1)
+        out["stolen (machine)"] = round(self.machine_stolen / lines * 1e6, 1)
         return out
 
 
@@ -134,12 +138,12 @@ def measured(services: Mapping[str, int | None]) -> Iterator[CpuUsage]:
     """CPU used by each component while the block runs (fills the yielded CpuUsage at exit)."""
     pids = {**services, **_infrastructure(), "harness": os.getpid()}
     usage = CpuUsage()
-    start, (busy0, total0), dbs0 = _sample(pids), _machine(), _backends()
+    start, (busy0, total0, stolen0), dbs0 = _sample(pids), _machine(), _backends()
     started = time.monotonic()
     try:
         yield usage
     finally:
-        end, (busy1, total1), dbs1 = _sample(pids), _machine(), _backends()
+        end, (busy1, total1, stolen1), dbs1 = _sample(pids), _machine(), _backends()
         usage.seconds = time.monotonic() - started
         usage.by_component = {k: round(end[k] - start[k], 2) for k in end}
         for db, used in sorted(_by_database(dbs0, dbs1).items()):
@@ -147,3 +151,4 @@ def measured(services: Mapping[str, int | None]) -> Iterator[CpuUsage]:
             if service and used >= 0.01:
                 usage.by_component[f"postgres for {service}"] = round(used, 2)
         usage.machine_busy, usage.machine_total = round(busy1 - busy0, 2), round(total1 - total0, 2)
+        usage.machine_stolen = round(stolen1 - stolen0, 2)
