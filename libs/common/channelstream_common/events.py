@@ -13,18 +13,19 @@ from opentelemetry import trace
 
 _NAMESPACE = uuid.UUID("6f1c7a52-3b0e-4c55-9a61-2f6a3c0d5e11")
 _NAMESPACE_BYTES = _NAMESPACE.bytes
+_NAMESPACE_SHA1 = hashlib.sha1(_NAMESPACE_BYTES)
+_VARIANT = {d: format(int(d, 16) & 0x3 | 0x8, "x") for d in "0123456789abcdef"}  # RFC 4122 10xx
 
 
 def derived_id(*parts: object) -> str:
     """A deterministic UUID for an event derived from others, so replays give the same ids.
 
-    uuid5 by hand (the same ids as `uuid.uuid5`, a third of the time: it runs per line)."""
-    digest = hashlib.sha1(_NAMESPACE_BYTES + "|".join([str(p) for p in parts]).encode()).digest()
-    h = bytearray(digest[:16])
-    h[6] = (h[6] & 0x0F) | 0x50
-    h[8] = (h[8] & 0x3F) | 0x80
-    x = h.hex()
-    return f"{x[:8]}-{x[8:12]}-{x[12:16]}-{x[16:20]}-{x[20:]}"
+    uuid5 by hand (the same ids as `uuid.uuid5`, a fifth of the time: it runs per accrual): the
+    namespace is hashed once, and the version and variant are set on the hex digits."""
+    sha = _NAMESPACE_SHA1.copy()
+    sha.update("|".join([p if type(p) is str else str(p) for p in parts]).encode())
+    h = sha.hexdigest()
+    return f"{h[:8]}-{h[8:12]}-5{h[13:16]}-{_VARIANT[h[16]]}{h[17:20]}-{h[20:32]}"
 
 
 def current_trace_id() -> str | None:
