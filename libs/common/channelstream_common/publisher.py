@@ -6,6 +6,7 @@ The OpenTelemetry aiokafka instrumentation (see telemetry.setup) adds `tracepare
 from __future__ import annotations
 
 import asyncio
+import functools
 from collections.abc import AsyncIterator, Iterable, Mapping
 from contextlib import asynccontextmanager
 from typing import Any
@@ -18,11 +19,19 @@ from channelstream_common.serde import AvroSerde
 from channelstream_common.topics import Topic
 
 
+@functools.cache
+def _key_path(key: str) -> tuple[str, ...] | None:
+    """The field names leading to a topic's key, None when the topic has no key."""
+    parts = tuple(key.split("."))
+    return parts if all(parts) else None
+
+
 def key_of(topic: Topic, value: dict[str, Any]) -> bytes | None:
+    path = _key_path(topic.key)
+    if path is None:
+        return None
     node: Any = value
-    for part in topic.key.split("."):
-        if not part:
-            return None
+    for part in path:
         node = node.get(part) if isinstance(node, dict) else None
     return None if node is None else str(node).encode()
 
