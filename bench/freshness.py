@@ -72,7 +72,9 @@ class _Probe:
     poller: asyncio.Task[None] | None = None
 
     def failed(self, target: _Target) -> None:
-        """A refused upload (one transaction: nothing of it applied) never shows its unit."""
+        """A refused upload (one transaction: nothing of it applied) never shows its unit: the
+        reports sent after it, now and later, wait for one unit less."""
+        self.sent -= 1
         if target in self.targets:  # the poller may have counted it already, on a later unit
             self.targets.remove(target)
         for t in self.targets:

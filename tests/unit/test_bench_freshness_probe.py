@@ -1,0 +1,33 @@
+"""The freshness probe's bookkeeping: a refused upload never shows its unit, so neither the
+reports sent before it nor those sent after wait for it."""
+
+from __future__ import annotations
+
+from bench.freshness import _Probe, _Target
+
+
+def send(probe: _Probe, i: int) -> _Target:
+    probe.sent += 1
+    target = _Target(probe.sent, float(i), i)
+    probe.targets.append(target)
+    return target
+
+
+def test_reports_sent_after_a_refused_one_wait_for_one_unit_less() -> None:
+    probe = _Probe()
+    send(probe, 0)
+    refused = send(probe, 1)
+    during = send(probe, 2)
+    probe.failed(refused)
+    after = send(probe, 3)
+    assert [t.units for t in probe.targets] == [1, 2, 3]
+    assert (during.units, after.units) == (2, 3)
+
+
+def test_a_refusal_already_counted_by_the_poller_still_lowers_the_later_targets() -> None:
+    probe = _Probe()
+    refused = send(probe, 0)
+    later = send(probe, 1)
+    probe.targets.remove(refused)  # the poller matched it on the later report's unit
+    probe.failed(refused)
+    assert later.units == 1 and send(probe, 2).units == 2
