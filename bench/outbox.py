@@ -23,7 +23,7 @@ from channelstream_common import testing
 from channelstream_common.admin import ensure_topics, register_schemas
 from channelstream_common.db import make_engine
 from channelstream_common.events import derived_id
-from channelstream_common.outbox import OUTBOX_DDL_V1, OUTBOX_TO_V2, Outbox
+from channelstream_common.outbox import OUTBOX_DDL, Outbox
 from channelstream_common.publisher import EventPublisher
 from channelstream_common.serde import AvroSerde
 from channelstream_common.topics import SELL_THROUGH_REPORTED
@@ -79,7 +79,7 @@ async def main(args: argparse.Namespace) -> None:
     url = testing.create_database(e.postgres, "obbench")
     engine = make_engine(url)
     async with engine.begin() as conn:
-        for ddl in [*OUTBOX_DDL_V1, *OUTBOX_TO_V2]:
+        for ddl in OUTBOX_DDL:
             await conn.exec_driver_sql(ddl)
     publisher = EventPublisher(e.kafka, serde, "sellthrough")
     await publisher.start()

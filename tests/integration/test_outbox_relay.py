@@ -14,7 +14,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from channelstream_common import testing
 from channelstream_common.admin import ensure_topics, register_schemas
 from channelstream_common.db import make_engine
-from channelstream_common.outbox import OUTBOX_DDL_V1, OUTBOX_TO_V2, Outbox
+from channelstream_common.outbox import OUTBOX_DDL, Outbox
 from channelstream_common.publisher import EventPublisher
 from channelstream_common.serde import AvroSerde
 from channelstream_common.topics import PARTNER_ENROLLED
@@ -68,7 +68,7 @@ async def relay(endpoints: testing.Endpoints) -> AsyncIterator[Relay]:
     name = f"outbox_relay_{uuid.uuid4().hex[:8]}"
     engine = make_engine(testing.create_database(endpoints.postgres, name))
     async with engine.begin() as conn:
-        for ddl in [*OUTBOX_DDL_V1, *OUTBOX_TO_V2]:
+        for ddl in OUTBOX_DDL:
             await conn.exec_driver_sql(ddl)
     publisher = EventPublisher(endpoints.kafka, serde, "onboarding")
     await publisher.start()

@@ -77,6 +77,7 @@ OUTBOX_TO_V2 = [
     "alter table outbox rename column packed to headers",
     "alter table outbox alter column headers set not null",
 ]
+OUTBOX_DDL = [*OUTBOX_DDL_V1, *OUTBOX_TO_V2]  # the table as the migrations leave it (scratch DBs)
 OUTBOX_FROM_V2 = [
     "alter table outbox add column unpacked jsonb",
     """update outbox set unpacked = coalesce((
