@@ -2,14 +2,32 @@
 
 from __future__ import annotations
 
+import asyncio
+import signal
+import sys
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
+from types import FrameType
 
 import pytest
 from channelstream_common import testing
 from channelstream_common.admin import ensure_topics, register_schemas
 from channelstream_common.serde import AvroSerde
 from channelstream_common.settings import Settings
+
+
+def _print_tasks(signum: int, frame: FrameType | None) -> None:
+    """`kill -USR1 <pytest pid>`: every asyncio task's stack, for a hung test or teardown
+    (pytest-timeout shows the threads, where a hung coroutine is only the loop's select)."""
+    try:
+        tasks = asyncio.all_tasks(asyncio.get_event_loop_policy().get_event_loop())
+    except RuntimeError:
+        return
+    for task in tasks:
+        task.print_stack(file=sys.stderr)
+
+
+signal.signal(signal.SIGUSR1, _print_tasks)
 
 
 @pytest.fixture(scope="session")
