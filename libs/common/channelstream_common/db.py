@@ -4,13 +4,20 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 
 def make_engine(url: str, *, pool_size: int = 5) -> AsyncEngine:
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url[len("postgresql://") :]
     return create_async_engine(url, pool_size=pool_size, max_overflow=5, pool_pre_ping=True)
+
+
+async def driver(conn: AsyncConnection) -> Any:
+    """The psycopg AsyncConnection under a SQLAlchemy connection (the same transaction), for
+    COPY and statements SQLAlchemy would only slow down."""
+    raw = await conn.get_raw_connection()
+    return raw.driver_connection
 
 
 def sync_url(url: str) -> str:

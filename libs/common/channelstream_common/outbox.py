@@ -39,6 +39,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from channelstream_common import telemetry, tracing
+from channelstream_common.db import driver
 from channelstream_common.events import cloudevent_fields
 from channelstream_common.publisher import BatchedSends, EventPublisher, OwnershipError, key_of
 from channelstream_common.topics import Topic
@@ -131,7 +132,7 @@ def _clean(value: str) -> str:
 
 def pack_headers(headers: Iterable[tuple[str, str]]) -> str:
     """Headers as the outbox stores them; separators inside keys or values become spaces."""
-    return RS.join(f"{k.translate(_CLEAN)}{US}{v.translate(_CLEAN)}" for k, v in headers)
+    return RS.join(f"{_clean(k)}{US}{_clean(v)}" for k, v in headers)
 
 
 class _Marker(str):
@@ -183,11 +184,9 @@ class Outbox:
         """Stage ready rows: (topic name, key, value, packed headers, event_id)."""
         if not rows:
             return
-        raw = await conn.get_raw_connection()
-        driver: Any = raw.driver_connection
         statement = "copy outbox (topic, key, value, headers, event_id) from stdin"
         try:
-            async with driver.cursor() as cur, cur.copy(statement) as copy:
+            async with (await driver(conn)).cursor() as cur, cur.copy(statement) as copy:
                 for row in rows:
                     await copy.write_row(row)
         except psycopg.Error as exc:  # as SQLAlchemy's, so an outage is retried, not dead-lettered
@@ -235,7 +234,7 @@ class Outbox:
         `_after`, then take (`_after`, the last id drawn before the pass]."""
         async with self._lock:
             async with self.engine.connect() as conn:
-                cur = await (await self._driver(conn)).execute(_LAST_ID)
+                cur = await (await driver(conn)).execute(_LAST_ID)
                 ((last,),) = await cur.fetchall()
                 cur = await cur.execute(_WRITERS)
                 writers = {v for (v,) in await cur.fetchall()}
@@ -251,8 +250,7 @@ class Outbox:
         total = 0
         while lo < hi:
             async with self.engine.begin() as conn:
-                driver = await self._driver(conn)
-                async with driver.cursor(binary=True) as cur:
+                async with (await driver(conn)).cursor(binary=True) as cur:
                     await cur.execute(_TAKE, (lo, hi, limit))
                     rows = await cur.fetchall()
                 rows.sort()  # `returning` keeps no order; ids are the staging order
@@ -265,11 +263,6 @@ class Outbox:
             if advance:
                 self._after = lo
         return total
-
-    @staticmethod
-    async def _driver(conn: AsyncConnection) -> Any:
-        raw = await conn.get_raw_connection()
-        return raw.driver_connection
 
     @staticmethod
     async def _send(

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import psycopg
+from channelstream_common.db import driver
 from sqlalchemy import (
     BigInteger,
     Boolean,
@@ -93,12 +94,6 @@ class FactTable:
             f"insert into {self.table} ({names}) select {names} from {self.staged}"
             f" on conflict do nothing{back}"
         )
-
-
-async def driver(conn: AsyncConnection) -> Any:
-    """The psycopg AsyncConnection under the SQLAlchemy connection (same transaction)."""
-    raw = await conn.get_raw_connection()
-    return raw.driver_connection
 
 
 def _translated(statement: str, exc: psycopg.Error) -> Exception:

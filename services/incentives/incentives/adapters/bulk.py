@@ -18,6 +18,7 @@ from typing import Any
 
 import psycopg
 from channelstream_common.copy import write_rows
+from channelstream_common.db import driver
 from psycopg import errors
 from sqlalchemy import Table, TextClause
 from sqlalchemy.engine import CursorResult
@@ -42,11 +43,6 @@ def move(table: Table, *, returning: str | None = None) -> str:
     )
 
 
-async def _driver(conn: AsyncConnection) -> Any:
-    raw = await conn.get_raw_connection()
-    return raw.driver_connection
-
-
 async def _copy(cur: Any, statement: str, rows: Iterable[Sequence[Any]]) -> None:
     async with cur.copy(statement) as copy:
         await write_rows(copy, rows)
@@ -64,7 +60,7 @@ async def copy_rows(conn: AsyncConnection, table: Table, rows: Iterable[Sequence
     name = staging(table)
     statement = _statement(name, table)
     try:
-        async with (await _driver(conn)).cursor() as cur:
+        async with (await driver(conn)).cursor() as cur:
             await cur.execute(  # no parameters: simple query protocol, both in one round trip
                 f"create temp table if not exists {name} (like {table.name})"
                 f" on commit delete rows; truncate {name}"
@@ -81,7 +77,7 @@ async def copy_new(conn: AsyncConnection, table: Table, rows: Sequence[Sequence[
     savepoint = f"copy_{table.name}"
     statement = _statement(table.name, table)
     try:
-        async with (await _driver(conn)).cursor() as cur:
+        async with (await driver(conn)).cursor() as cur:
             await cur.execute(f"savepoint {savepoint}")
             try:
                 await _copy(cur, statement, rows)

@@ -11,6 +11,7 @@ from datetime import date
 from typing import Any
 
 import psycopg
+from channelstream_common.db import driver
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -18,10 +19,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 async def fetch(conn: AsyncConnection, query: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
     """Run `query` (psycopg placeholders) in the caller's transaction; rows as tuples. Errors
     surface as SQLAlchemy's (an outage as OperationalError), as they would through text()."""
-    raw = await conn.get_raw_connection()
-    driver: Any = raw.driver_connection
     try:
-        async with driver.cursor() as cur:
+        async with (await driver(conn)).cursor() as cur:
             await cur.execute(query, params)
             return list(await cur.fetchall()) if cur.description else []
     except psycopg.Error as exc:
