@@ -71,6 +71,13 @@ class _Probe:
     targets: list[_Target] = field(default_factory=list)
     poller: asyncio.Task[None] | None = None
 
+    def sending(self, i: int, at: float) -> _Target:
+        """Report i, sent at `at`: its unit shows once the probe has one more than before."""
+        self.sent += 1
+        target = _Target(self.sent, at, i)
+        self.targets.append(target)
+        return target
+
     def failed(self, target: _Target) -> None:
         """A refused upload (one transaction: nothing of it applied) never shows its unit: the
         reports sent after it, now and later, wait for one unit less."""
@@ -136,9 +143,7 @@ async def run(
         async def send(i: int) -> None:
             _, partner, body = bodies[i]
             probe = probes[partner]
-            probe.sent += 1
-            target = _Target(probe.sent, time.monotonic(), i)
-            probe.targets.append(target)
+            target = probe.sending(i, time.monotonic())
             if probe.poller is None:
                 probe.poller = asyncio.create_task(poll(partner))
             try:

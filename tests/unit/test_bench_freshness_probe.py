@@ -7,10 +7,7 @@ from bench.freshness import _Probe, _Target
 
 
 def send(probe: _Probe, i: int) -> _Target:
-    probe.sent += 1
-    target = _Target(probe.sent, float(i), i)
-    probe.targets.append(target)
-    return target
+    return probe.sending(i, at=float(i))
 
 
 def test_reports_sent_after_a_refused_one_wait_for_one_unit_less() -> None:
