@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
+import psycopg
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 
@@ -18,6 +22,18 @@ async def driver(conn: AsyncConnection) -> Any:
     COPY and statements SQLAlchemy would only slow down."""
     raw = await conn.get_raw_connection()
     return raw.driver_connection
+
+
+@asynccontextmanager
+async def cursor(conn: AsyncConnection, statement: str) -> AsyncIterator[Any]:
+    """A psycopg cursor in `conn`'s transaction. A psycopg error raised inside surfaces as
+    SQLAlchemy's DBAPIError subclass naming `statement` (an outage as OperationalError), so
+    callers retry it like any other statement's instead of dead-lettering the batch."""
+    try:
+        async with (await driver(conn)).cursor() as cur:
+            yield cur
+    except psycopg.Error as exc:
+        raise DBAPIError.instance(statement, None, exc, psycopg.Error) from exc
 
 
 def sync_url(url: str) -> str:

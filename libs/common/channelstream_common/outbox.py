@@ -34,12 +34,10 @@ import logging
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-import psycopg
-from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from channelstream_common import telemetry, tracing
-from channelstream_common.db import driver
+from channelstream_common.db import cursor, driver
 from channelstream_common.events import cloudevent_fields
 from channelstream_common.publisher import BatchedSends, EventPublisher, OwnershipError, key_of
 from channelstream_common.topics import Topic
@@ -185,12 +183,9 @@ class Outbox:
         if not rows:
             return
         statement = "copy outbox (topic, key, value, headers, event_id) from stdin"
-        try:
-            async with (await driver(conn)).cursor() as cur, cur.copy(statement) as copy:
-                for row in rows:
-                    await copy.write_row(row)
-        except psycopg.Error as exc:  # as SQLAlchemy's, so an outage is retried, not dead-lettered
-            raise DBAPIError.instance(statement, None, exc, psycopg.Error) from exc
+        async with cursor(conn, statement) as cur, cur.copy(statement) as copy:
+            for row in rows:
+                await copy.write_row(row)
 
     async def rows(self, items: list[tuple[Topic, dict[str, Any]]]) -> list[tuple[Any, ...]]:
         serde, service = self.publisher.serde, self.publisher.service

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import psycopg
-from channelstream_common.db import driver
+from channelstream_common.db import cursor
 from sqlalchemy import (
     BigInteger,
     Boolean,
@@ -96,44 +96,31 @@ class FactTable:
         )
 
 
-def _translated(statement: str, exc: psycopg.Error) -> Exception:
-    return DBAPIError.instance(statement, None, exc, psycopg.Error)
-
-
 Params = Sequence[Any] | Mapping[str, Any] | None
 
 
 async def run(conn: AsyncConnection, statement: str, params: Params = None) -> None:
     """One statement (several, separated by `;`, when there are no parameters)."""
-    try:
-        async with (await driver(conn)).cursor() as cur:
-            await cur.execute(statement, params)
-    except psycopg.Error as exc:
-        raise _translated(statement, exc) from exc
+    async with cursor(conn, statement) as cur:
+        await cur.execute(statement, params)
 
 
 async def fetch(
     conn: AsyncConnection, statement: str, params: Params = None
 ) -> list[tuple[Any, ...]]:
-    try:
-        async with (await driver(conn)).cursor() as cur:
-            await cur.execute(statement, params)
-            return list(await cur.fetchall())
-    except psycopg.Error as exc:
-        raise _translated(statement, exc) from exc
+    async with cursor(conn, statement) as cur:
+        await cur.execute(statement, params)
+        return list(await cur.fetchall())
 
 
 async def copy(
     conn: AsyncConnection, statement: str, types: Sequence[str], rows: Iterable[Sequence[Any]]
 ) -> None:
     """Binary COPY of `rows` (`statement`: copy ... from stdin (format binary))."""
-    try:
-        async with (await driver(conn)).cursor() as cur, cur.copy(statement) as out:
-            out.set_types(list(types))
-            for row in rows:
-                await out.write_row(row)
-    except psycopg.Error as exc:
-        raise _translated(statement, exc) from exc
+    async with cursor(conn, statement) as cur, cur.copy(statement) as out:
+        out.set_types(list(types))
+        for row in rows:
+            await out.write_row(row)
 
 
 def is_unique_violation(exc: DBAPIError) -> bool:

@@ -16,13 +16,11 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-import psycopg
 from channelstream_common.copy import write_rows
-from channelstream_common.db import driver
+from channelstream_common.db import cursor
 from psycopg import errors
 from sqlalchemy import Table, TextClause
 from sqlalchemy.engine import CursorResult
-from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 
@@ -59,15 +57,12 @@ async def copy_rows(conn: AsyncConnection, table: Table, rows: Iterable[Sequence
     """
     name = staging(table)
     statement = _statement(name, table)
-    try:
-        async with (await driver(conn)).cursor() as cur:
-            await cur.execute(  # no parameters: simple query protocol, both in one round trip
-                f"create temp table if not exists {name} (like {table.name})"
-                f" on commit delete rows; truncate {name}"
-            )
-            await _copy(cur, statement, rows)
-    except psycopg.Error as exc:
-        raise DBAPIError.instance(statement, None, exc, psycopg.Error) from exc
+    async with cursor(conn, statement) as cur:
+        await cur.execute(  # no parameters: simple query protocol, both in one round trip
+            f"create temp table if not exists {name} (like {table.name})"
+            f" on commit delete rows; truncate {name}"
+        )
+        await _copy(cur, statement, rows)
 
 
 async def copy_new(conn: AsyncConnection, table: Table, rows: Sequence[Sequence[Any]]) -> bool:
@@ -76,16 +71,13 @@ async def copy_new(conn: AsyncConnection, table: Table, rows: Sequence[Sequence[
     which saves a round trip."""
     savepoint = f"copy_{table.name}"
     statement = _statement(table.name, table)
-    try:
-        async with (await driver(conn)).cursor() as cur:
-            await cur.execute(f"savepoint {savepoint}")
-            try:
-                await _copy(cur, statement, rows)
-            except errors.UniqueViolation:
-                await cur.execute(f"rollback to savepoint {savepoint}")
-                return False
-    except psycopg.Error as exc:
-        raise DBAPIError.instance(statement, None, exc, psycopg.Error) from exc
+    async with cursor(conn, statement) as cur:
+        await cur.execute(f"savepoint {savepoint}")
+        try:
+            await _copy(cur, statement, rows)
+        except errors.UniqueViolation:
+            await cur.execute(f"rollback to savepoint {savepoint}")
+            return False
     return True
 
 

@@ -10,21 +10,16 @@ from collections.abc import Iterable, Sequence
 from datetime import date
 from typing import Any
 
-import psycopg
-from channelstream_common.db import driver
-from sqlalchemy.exc import DBAPIError
+from channelstream_common.db import cursor
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 
 async def fetch(conn: AsyncConnection, query: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
     """Run `query` (psycopg placeholders) in the caller's transaction; rows as tuples. Errors
     surface as SQLAlchemy's (an outage as OperationalError), as they would through text()."""
-    try:
-        async with (await driver(conn)).cursor() as cur:
-            await cur.execute(query, params)
-            return list(await cur.fetchall()) if cur.description else []
-    except psycopg.Error as exc:
-        raise DBAPIError.instance(query, None, exc, psycopg.Error) from exc
+    async with cursor(conn, query) as cur:
+        await cur.execute(query, params)
+        return list(await cur.fetchall()) if cur.description else []
 
 
 def texts(values: Iterable[str | None]) -> str:
