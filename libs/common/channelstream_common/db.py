@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_en
 
 
 def make_engine(url: str, *, pool_size: int = 5) -> AsyncEngine:
+    """Keeps `pool_size` connections; 5 more open for a burst and close when returned."""
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url[len("postgresql://") :]
     return create_async_engine(url, pool_size=pool_size, max_overflow=5, pool_pre_ping=True)

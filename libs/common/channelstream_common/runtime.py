@@ -129,7 +129,7 @@ def build_runtime(settings: Settings, *, migrations_dir: Path | None = None) -> 
     runtime = Runtime(
         settings=settings,
         app=create_app(settings),
-        engine=make_engine(settings.database_url),
+        engine=make_engine(settings.database_url, pool_size=settings.db_pool_size),
         serde=serde,
         publisher=EventPublisher(
             settings.kafka_bootstrap, serde, settings.service, security=client_kwargs(settings)

@@ -20,6 +20,13 @@ def _env(name: str, default: str) -> str:
     return os.environ.get(f"CHANNELSTREAM_{name}", default)
 
 
+def _positive(name: str, default: int) -> int:
+    raw = os.environ.get(name, str(default))
+    if not raw.isdigit() or int(raw) < 1:
+        raise ValueError(f"{name} must be a positive integer, not {raw!r}")
+    return int(raw)
+
+
 @dataclass(frozen=True)
 class Settings:
     service: str
@@ -32,6 +39,9 @@ class Settings:
     otlp_endpoint: str = ""
     log_level: str = "INFO"
     log_json: bool = True
+    # connections each process keeps (5 more open for a burst and close when returned, at the
+    # cost of a server process each time): the projections and the HTTP reads share them
+    db_pool_size: int = 10
     # Kafka client security; channelstream_common.kafka_security turns these into client options
     kafka_security_protocol: str = "PLAINTEXT"
     kafka_sasl_mechanism: str = ""
@@ -56,6 +66,9 @@ class Settings:
             otlp_endpoint=_env("OTLP_ENDPOINT", ""),
             log_level=_env("LOG_LEVEL", "INFO"),
             log_json=_env("LOG_JSON", "true").lower() in ("1", "true", "yes"),
+            db_pool_size=_positive(  # CHANNELSTREAM_<SERVICE>_DB_POOL_SIZE wins
+                f"{prefix}DB_POOL_SIZE", _positive("CHANNELSTREAM_DB_POOL_SIZE", 10)
+            ),
             kafka_security_protocol=_env("KAFKA_SECURITY_PROTOCOL", "PLAINTEXT"),
             kafka_sasl_mechanism=_env("KAFKA_SASL_MECHANISM", ""),
             kafka_sasl_username=_env("KAFKA_SASL_USERNAME", ""),

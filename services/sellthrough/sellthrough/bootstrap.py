@@ -9,7 +9,6 @@ from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 
-from channelstream_common.db import make_engine
 from channelstream_common.outbox import Outbox
 from channelstream_common.runtime import Runtime, build_runtime
 from channelstream_common.settings import Settings
@@ -124,12 +123,6 @@ def intake_limits(settings: Settings) -> IntakeLimits:
 
 def bootstrap(settings: Settings) -> SellthroughService:
     runtime = build_runtime(settings, migrations_dir=MIGRATIONS)
-    pool_size = settings.get("db_pool_size", "")
-    if pool_size:
-        # the runtime's engine has not connected yet: replaced before anything holds it
-        runtime.engine = make_engine(
-            settings.database_url, pool_size=count(settings, "db_pool_size", 5)
-        )
     outbox = Outbox(runtime.engine, runtime.publisher)
     grace = seconds(settings, "hold_grace_seconds", 300)
     pipeline = Pipeline(

@@ -113,9 +113,11 @@ async def launch(settings_for, onboarding) -> AsyncIterator[Launch]:
     instances of one run share a consumer group."""
     started: list[tuple[SellthroughService, httpx.AsyncClient]] = []
 
-    async def start(**extra: str) -> Sellthrough:
+    async def start(db_pool_size: int = 10, **extra: str) -> Sellthrough:
         port = testing.free_port()
-        svc = bootstrap(settings_for("sellthrough", http_port=port, extra=extra))
+        svc = bootstrap(
+            settings_for("sellthrough", http_port=port, db_pool_size=db_pool_size, extra=extra)
+        )
         http = httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=60)
         started.append((svc, http))
         await svc.start()

@@ -47,7 +47,7 @@ async def partners(onboarding, sellthrough) -> tuple[str, str]:
 
 async def test_a_saturated_intake_answers_503_overloaded_and_records_nothing(launch, onboarding):
     sellthrough = await launch(
-        intake_concurrency="1", intake_queue="1", intake_wait_seconds="0.5", db_pool_size="2"
+        intake_concurrency="1", intake_queue="1", intake_wait_seconds="0.5", db_pool_size=2
     )
     assert sellthrough.svc.runtime.engine.pool.size() == 2  # type: ignore[attr-defined]
     d, r = await partners(onboarding, sellthrough)
@@ -70,7 +70,7 @@ async def test_a_burst_of_uploads_gets_coded_answers_and_retries_get_everything_
     launch, onboarding
 ):
     sellthrough = await launch(
-        intake_concurrency="1", intake_queue="2", intake_wait_seconds="2", db_pool_size="1"
+        intake_concurrency="1", intake_queue="2", intake_wait_seconds="2", db_pool_size=1
     )
     d, r = await partners(onboarding, sellthrough)
     bodies = {rpt: numbered(rpt, d, r, 200) for rpt in (new_id("RPT") for _ in range(30))}
