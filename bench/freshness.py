@@ -1,6 +1,11 @@
 """Freshness at a fixed offered load: small reports uploaded at a steady rate; each carries one
 line (1 unit, 2026-Q4) for a probe reseller, whose analytics scorecard is polled until its units
-reach the count sent so far. Latency = upload request sent -> scorecard showing the line."""
+reach the count sent so far. Latency = upload request sent -> scorecard showing the line.
+
+Where that time goes (`hops`): the probe line's SellThroughReported carries the moment it was
+decided (`ce_time`, in the upload's transaction) and the moment the relay published it (the
+record's timestamp), read back from the topic after the phase; with the upload's answer and the
+scorecard read, all on this machine's clock."""
 
 from __future__ import annotations
 
@@ -10,8 +15,12 @@ import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 
 import httpx
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from channelstream_common.events import derived_id
+from channelstream_common.topics import SELL_THROUGH_REPORTED
 
 from bench.cluster import Cluster
 from bench.dataset import PROBE_QUARTER, Dataset, probe_report
@@ -19,6 +28,7 @@ from bench.endtoend import CSV
 
 REPORTS_PER_SECOND = 10
 POLL_INTERVAL = 0.05
+PROBE_LINE = ("SellThroughReported",)  # its event id: derived_id(type, report id, line no)
 PROBES = 10  # at most this many scorecard reads in flight: the probe must not be the load
 Progress = Callable[[str, int, int], None]
 
@@ -38,6 +48,7 @@ class Freshness:
     failed_uploads: dict[str, int] = field(default_factory=dict)  # status or error -> count
     upload_p50: float | None = None  # POST /reports answered
     poll_p50: float | None = None  # one scorecard read
+    hops: dict[str, dict[str, float | None]] = field(default_factory=dict)  # name -> p50/95/99
 
     def percentile(self, p: float) -> float | None:
         """Nearest rank over every report sent; an unresolved one counts as infinitely late,
@@ -63,6 +74,65 @@ class _Target:
     units: int  # the probe's scorecard shows this many units once this report's line is in
     sent_at: float
     i: int
+    # wall-clock moments of the probe line, for `hops`
+    event_id: str = ""
+    sent: float = 0.0
+    answered: float | None = None
+    seen: float | None = None
+    decided: float | None = None
+    published: float | None = None
+
+
+HOPS = {  # name -> (from, to): the _Target moments
+    "sent -> decided": ("sent", "decided"),
+    "decided -> answered": ("decided", "answered"),
+    "decided -> published": ("decided", "published"),
+    "published -> visible": ("published", "seen"),
+}
+
+
+def hops(targets: list[_Target]) -> dict[str, dict[str, float | None]]:
+    """p50/p95/p99 of each hop over the probes that have both its moments."""
+    out = {}
+    for name, (a, b) in HOPS.items():
+        spans = sorted(
+            getattr(t, b) - getattr(t, a)
+            for t in targets
+            if getattr(t, a) is not None and getattr(t, b) is not None
+        )
+        out[name] = {
+            f"p{p}": spans[max(0, math.ceil(p / 100 * len(spans)) - 1)] if spans else None
+            for p in (50, 95, 99)
+        }
+    return out
+
+
+async def _read_moments(cluster: Cluster, since: dict[int, int], targets: list[_Target]) -> None:
+    """Fill in `decided` and `published` from the probe lines' records after `since`."""
+    wanted = {t.event_id: t for t in targets}
+    topic = SELL_THROUGH_REPORTED.full_name(cluster.prefix)
+    consumer = AIOKafkaConsumer(bootstrap_servers=cluster.endpoints.kafka)
+    await consumer.start()
+    try:
+        parts = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic) or ()]
+        end = await consumer.end_offsets(parts)
+        consumer.assign(parts)
+        for tp in parts:
+            consumer.seek(tp, since.get(tp.partition, 0))
+        remaining = {tp for tp in parts if end[tp] > since.get(tp.partition, 0)}
+        while remaining:
+            for tp, records in (await consumer.getmany(*remaining, timeout_ms=1000)).items():
+                for rec in records:
+                    headers = dict(rec.headers)
+                    target = wanted.get(headers.get("ce_id", b"").decode())
+                    if target is not None:
+                        decided = datetime.fromisoformat(headers["ce_time"].decode())
+                        target.decided = decided.timestamp()
+                        target.published = rec.timestamp / 1000
+                if records and records[-1].offset >= end[tp] - 1:
+                    remaining.discard(tp)
+    finally:
+        await consumer.stop()
 
 
 @dataclass
@@ -109,6 +179,7 @@ async def run(
     lines_per_second: float,
     seconds: float,
     drain_timeout: float = 60,
+    since: dict[int, int] | None = None,
     seed: int = 7,
     progress: Progress | None = None,
 ) -> Freshness:
@@ -119,6 +190,7 @@ async def run(
     rng = random.Random(seed)
     bodies = [probe_report(i, size, ds, rng, PROBES) for i in range(n)]
     probes: dict[str, _Probe] = {p: _Probe() for p in ds.probes[:PROBES]}
+    answered: list[_Target] = []
     upload_times: list[float] = []
     poll_times: list[float] = []
     analytics, sellthrough = cluster.url("analytics"), cluster.url("sellthrough")
@@ -130,20 +202,22 @@ async def run(
             while probe.targets:
                 asked = time.monotonic()
                 units = await _units(client, analytics, partner)
-                seen = time.monotonic()
+                seen, seen_wall = time.monotonic(), time.time()
                 poll_times.append(seen - asked)
                 for target in [t for t in probe.targets if units is not None and t.units <= units]:
                     probe.targets.remove(target)
                     result.latencies.append(seen - target.sent_at)
+                    target.seen = seen_wall
                     if progress:
                         progress("freshness", len(result.latencies), n)
                 await asyncio.sleep(max(0.0, POLL_INTERVAL - (seen - asked)))
             probe.poller = None
 
         async def send(i: int) -> None:
-            _, partner, body = bodies[i]
+            report_id, partner, body = bodies[i]
             probe = probes[partner]
             target = probe.sending(i, time.monotonic())
+            target.sent, target.event_id = time.time(), derived_id(*PROBE_LINE, report_id, 1)
             if probe.poller is None:
                 probe.poller = asyncio.create_task(poll(partner))
             try:
@@ -160,6 +234,8 @@ async def run(
                 probe.failed(target)
                 return
             upload_times.append(time.monotonic() - target.sent_at)
+            target.answered = time.time()
+            answered.append(target)
 
         started = time.monotonic()
         senders = []
@@ -181,6 +257,9 @@ async def run(
         for task in left:
             task.cancel()
         await asyncio.gather(*left, return_exceptions=True)
+    if since is not None and answered:
+        await _read_moments(cluster, since, answered)
+        result.hops = hops(answered)
     result.upload_p50 = _median(upload_times)
     result.poll_p50 = _median(poll_times)
     return result

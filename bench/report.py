@@ -150,6 +150,21 @@ def render(report: dict[str, Any], console: Console) -> None:
             ),
             ("freshness unresolved probes", fresh.get("unresolved")),
         ]
+        rows += [
+            (
+                f"  {hop} p50 / p95 / p99 s",
+                " / ".join(_fmt(q.get(p)) for p in ("p50", "p95", "p99")),
+            )
+            for hop, q in (fresh.get("hops") or {}).items()
+        ]
+    used = report.get("cpu_freshness")
+    if used:
+        rows.append(("machine CPU busy during freshness", f"{used['machine_utilisation']:.0%}"))
+        rows += [
+            (f"  CPU µs per line: {k}", v)
+            for k, v in used["per_line_us"].items()
+            if "postgres for" not in k and k not in ("onboarding", "dealreg", "registry")
+        ]
     for p in report.get("replay", []):
         rows.append(
             (

@@ -216,11 +216,21 @@ async def _live_phases(
         rate, secs = config.freshness_rate, config.freshness_seconds
         log(f"freshness at {rate:,.0f} lines/s for {secs}s")
         async with phases.run("freshness"), _profiled(r, "freshness", pids, profiles):
-            fresh = await freshness.run(
-                cluster, ds, lines_per_second=rate, seconds=secs, progress=progress
-            )
+            with cpu.measured(pids) as used:
+                fresh = await freshness.run(
+                    cluster,
+                    ds,
+                    lines_per_second=rate,
+                    seconds=secs,
+                    since=floor_until,
+                    progress=progress,
+                )
             report["freshness"] = asdict(fresh) | fresh.summary()
             del report["freshness"]["latencies"]
+            report["cpu_freshness"] = asdict(used) | {
+                "machine_utilisation": used.machine_utilisation,
+                "per_line_us": used.per_line_us(fresh.sent_lines),
+            }
         report["load_average_freshness"] = load_average()
     return floor_until
 

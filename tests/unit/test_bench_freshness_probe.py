@@ -3,7 +3,7 @@ reports sent before it nor those sent after wait for it."""
 
 from __future__ import annotations
 
-from bench.freshness import _Probe, _Target
+from bench.freshness import _Probe, _Target, hops
 
 
 def send(probe: _Probe, i: int) -> _Target:
@@ -28,3 +28,12 @@ def test_a_refusal_already_counted_by_the_poller_still_lowers_the_later_targets(
     probe.targets.remove(refused)  # the poller matched it on the later report's unit
     probe.failed(refused)
     assert later.units == 1 and send(probe, 2).units == 2
+
+
+def test_hops_are_percentiles_over_the_probes_that_have_both_moments() -> None:
+    targets = [_Target(1, 0.0, i, sent=10.0 * i, decided=10.0 * i + i) for i in range(1, 5)]
+    targets[0].published = targets[0].decided + 0.5  # the only one read back from the topic
+    spans = hops(targets)
+    assert spans["sent -> decided"] == {"p50": 2.0, "p95": 4.0, "p99": 4.0}
+    assert spans["decided -> published"] == {"p50": 0.5, "p95": 0.5, "p99": 0.5}
+    assert spans["published -> visible"] == {"p50": None, "p95": None, "p99": None}
