@@ -37,7 +37,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from channelstream_common import telemetry, tracing
-from channelstream_common.db import cursor, driver
+from channelstream_common.db import cursor, driver, reading
 from channelstream_common.events import cloudevent_fields
 from channelstream_common.publisher import BatchedSends, EventPublisher, OwnershipError, key_of
 from channelstream_common.topics import Topic
@@ -228,7 +228,7 @@ class Outbox:
         """Sweep (from 0 if `full`, else from where a writer that has ended drew its ids) up to
         `_after`, then take (`_after`, the last id drawn before the pass]."""
         async with self._lock:
-            async with self.engine.connect() as conn:
+            async with reading(self.engine) as conn:
                 cur = await (await driver(conn)).execute(_LAST_ID)
                 ((last,),) = await cur.fetchall()
                 cur = await cur.execute(_WRITERS)

@@ -12,6 +12,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from channelstream_common.db import reading
 from channelstream_common.events import Envelope
 
 POSITIONS_DDL = """
@@ -39,7 +40,7 @@ class ProjectionStore:
             await conn.execute(text(POSITIONS_DDL))
 
     async def positions(self) -> dict[tuple[str, int], int]:
-        async with self.engine.connect() as conn:
+        async with reading(self.engine) as conn:
             rows = await conn.execute(
                 text(
                     'select topic, partition, "offset" from projection_positions'

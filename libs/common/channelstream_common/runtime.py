@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from channelstream_common import metrics, migrations, telemetry
 from channelstream_common.consumer import BatchApplier
-from channelstream_common.db import make_engine
+from channelstream_common.db import make_engine, reading
 from channelstream_common.faust_app import create_app
 from channelstream_common.kafka_security import client_kwargs
 from channelstream_common.lag import LagMonitor
@@ -105,7 +105,7 @@ class Runtime:
 
     async def database_ok(self) -> bool:
         try:
-            async with self.engine.connect() as conn:
+            async with reading(self.engine) as conn:
                 await asyncio.wait_for(conn.execute(text("select 1")), timeout=2)
             metrics.DB_UP.labels(self.service).set(1)
             return True

@@ -11,6 +11,7 @@ from decimal import Decimal
 from operator import itemgetter
 from typing import Any
 
+from channelstream_common.db import reading
 from sqlalchemy import Table, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
@@ -281,7 +282,7 @@ class Views:
         self.engine = engine
 
     async def _all(self, sql: str, params: Mapping[str, Any]) -> list[Row]:
-        async with self.engine.connect() as conn:
+        async with reading(self.engine) as conn:
             return [dict(r._mapping) for r in await conn.execute(text(sql), dict(params))]
 
     async def partner(self, partner_id: str) -> Row | None:

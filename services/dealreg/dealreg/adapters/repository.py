@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 from datetime import datetime
 from typing import Any
 
+from channelstream_common.db import reading
 from channelstream_common.outbox import Outbox
 from channelstream_common.topics import Topic
 from sqlalchemy import ColumnElement, Row, and_, func, insert, or_, select
@@ -113,16 +114,16 @@ class DealRepository:
         self.outbox.kick()
 
     async def partner(self, partner_id: str) -> Partner | None:
-        async with self.engine.connect() as conn:
+        async with reading(self.engine) as conn:
             return await _partner(conn, partner_id)
 
     async def deal_exists(self, deal_id: str) -> bool:
-        async with self.engine.connect() as conn:
+        async with reading(self.engine) as conn:
             found = await conn.scalar(select(deals.c.deal_id).where(deals.c.deal_id == deal_id))
             return found is not None
 
     async def get(self, deal_id: str) -> DealRecord | None:
-        async with self.engine.connect() as conn:
+        async with reading(self.engine) as conn:
             row = (await conn.execute(select(deals).where(deals.c.deal_id == deal_id))).first()
             return None if row is None else _record(row)
 
@@ -152,7 +153,7 @@ class DealRepository:
         if status:
             query = query.where(deals.c.status == status.value)
         query = query.order_by(deals.c.registered_on.desc(), deals.c.deal_id)
-        async with self.engine.connect() as conn:
+        async with reading(self.engine) as conn:
             rows = await conn.execute(query.limit(limit).offset(offset))
             return [_record(r) for r in rows]
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from channelstream_common.db import reading
 from sqlalchemy import case, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -54,14 +55,14 @@ class ReadModel:
         return page.rows, page.totals
 
     async def partner_known(self, partner_id: str) -> bool:
-        async with self.engine.connect() as conn:
+        async with reading(self.engine) as conn:
             found = await conn.execute(
                 select(t.partners.c.partner_id).where(t.partners.c.partner_id == partner_id)
             )
             return found.first() is not None
 
     async def accrual(self, accrual_id: str) -> dict[str, Any] | None:
-        async with self.engine.connect() as conn:
+        async with reading(self.engine) as conn:
             row = (
                 await conn.execute(select(t.accruals).where(_a.accrual_id == accrual_id))
             ).first()
@@ -84,7 +85,7 @@ class ReadModel:
             "reason": reason,
         }
         where = [t.accruals.c[k] == v for k, v in filters.items() if v is not None]
-        async with self.engine.connect() as conn:
+        async with reading(self.engine) as conn:
             query = select(t.accruals).where(*where).order_by(*LEDGER_ORDER, _a.accrual_id)
             rows = await conn.execute(query.limit(limit).offset(offset))
             count = await conn.scalar(select(func.count()).select_from(t.accruals).where(*where))
@@ -95,7 +96,7 @@ class ReadModel:
     async def totals(self, **filters: str | None) -> list[Total]:
         """The sums per partner, program version, period and reason: one small table, whatever
         the size of the ledger."""
-        async with self.engine.connect() as conn:
+        async with reading(self.engine) as conn:
             return await _totals(conn, filters)
 
     async def not_accrued(
@@ -113,7 +114,7 @@ class ReadModel:
             lc.line_no, lc.period, lc.sold_on, lc.currency, lc.product_line, lc.deal_id,
         )  # fmt: skip
         s, p = t.skipped_rules.c, t.pending_rules.c
-        async with self.engine.connect() as conn:
+        async with reading(self.engine) as conn:
             skipped = await conn.execute(
                 select(*cols, s.program_id, s.program_version, s.rule, s.code, s.detail)
                 .join_from(t.skipped_rules, t.lines, s.line_event_id == lc.event_id)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from channelstream_common.db import reading
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from onboarding.adapters import repository as repo
@@ -15,9 +16,9 @@ class Directory:
     engine: AsyncEngine
 
     async def list(self, query: repo.DirectoryQuery) -> tuple[list[dict[str, Any]], int]:
-        async with self.engine.connect() as conn:
+        async with reading(self.engine) as conn:
             return await repo.list_directory(conn, query)
 
     async def get(self, partner_id: str) -> dict[str, Any] | None:
-        async with self.engine.connect() as conn:
+        async with reading(self.engine) as conn:
             return await repo.get_directory_entry(conn, partner_id)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from channelstream_common.db import reading
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from sellthrough.adapters import repository as repo
@@ -28,6 +29,6 @@ class PartnerBook:
             self.remember(await repo.load_partners(conn, missing))
 
     async def load(self, engine: AsyncEngine) -> int:
-        async with engine.connect() as conn:
+        async with reading(engine) as conn:
             self.remember(await repo.load_partners(conn))
         return len(self.known)

@@ -6,6 +6,7 @@ from collections import Counter
 from dataclasses import asdict
 from typing import Any
 
+from channelstream_common.db import reading
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from sellthrough.adapters import inventory as inv
@@ -20,7 +21,7 @@ class Queries:
         self.partners = partners
 
     async def report(self, report_id: str) -> dict[str, Any] | None:
-        async with self.engine.connect() as conn:
+        async with reading(self.engine) as conn:
             rows = await repo.report_lines(conn, report_id)
         if not rows:
             return None
@@ -36,11 +37,11 @@ class Queries:
         }
 
     async def upload(self, upload_id: str) -> dict[str, Any] | None:
-        async with self.engine.connect() as conn:
+        async with reading(self.engine) as conn:
             return await repo.upload_status(conn, upload_id)
 
     async def shipment(self, shipment_id: str) -> dict[str, Any] | None:
-        async with self.engine.connect() as conn:
+        async with reading(self.engine) as conn:
             row = await repo.shipment_line(conn, shipment_id)
         return None if row is None else row._asdict()
 
@@ -49,12 +50,12 @@ class Queries:
         known = self.partners.known.get(partner_id)
         if known is not None:
             return asdict(known)
-        async with self.engine.connect() as conn:
+        async with reading(self.engine) as conn:
             row = await repo.partner(conn, partner_id)
         return None if row is None else row._asdict()
 
     async def inventory(self, distributor_id: str | None = None) -> list[InventoryRow]:
-        async with self.engine.connect() as conn:
+        async with reading(self.engine) as conn:
             rows = await inv.positions(conn, distributor_id)
         return [
             inventory_row(

@@ -1,5 +1,6 @@
 """`db.cursor`: statements straight on psycopg, their errors as SQLAlchemy's, so a projection
-retries an outage and tells a bad row from a lost server the same way it does for text()."""
+retries an outage and tells a bad row from a lost server the same way it does for text().
+`db.reading`: reads that keep the connection's prepared statements."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import uuid
 
 import pytest
 from channelstream_common import db, testing
+from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError
 
 pytestmark = pytest.mark.integration
@@ -40,6 +42,32 @@ async def test_psycopg_errors_surface_as_sqlalchemy_errors_naming_the_statement(
                 async with db.cursor(conn, "select 1") as cur:
                     await cur.execute("select 1")
             await conn.invalidate()
+    finally:
+        await engine.dispose()
+        testing.drop_database(endpoints.postgres, name)
+
+
+PREPARED = text("select count(*) from pg_prepared_statements")
+
+
+async def test_reads_through_reading_keep_the_statements_psycopg_prepared(endpoints):
+    """psycopg prepares a statement at its fifth run on a connection and forgets them all at a
+    ROLLBACK, which is how engine.connect() ends: there, nothing ever stays prepared."""
+    name = f"db_reading_{uuid.uuid4().hex[:8]}"
+    engine = db.make_engine(testing.create_database(endpoints.postgres, name), pool_size=1)
+    query = text("select relname from pg_class where relname = :n")
+    try:
+        for _ in range(6):
+            async with engine.connect() as conn:
+                await conn.execute(query, {"n": "pg_class"})
+        async with db.reading(engine) as conn:
+            assert await conn.scalar(PREPARED) == 0
+
+        for _ in range(6):
+            async with db.reading(engine) as conn:
+                await conn.execute(query, {"n": "pg_class"})
+        async with db.reading(engine) as conn:
+            assert await conn.scalar(PREPARED) == 1
     finally:
         await engine.dispose()
         testing.drop_database(endpoints.postgres, name)
