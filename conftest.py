@@ -19,10 +19,11 @@ from channelstream_common.settings import Settings
 def _print_tasks(signum: int, frame: FrameType | None) -> None:
     """`kill -USR1 <pytest pid>`: every asyncio task's stack, for a hung test or teardown
     (pytest-timeout shows the threads, where a hung coroutine is only the loop's select)."""
-    try:
-        tasks = asyncio.all_tasks(asyncio.get_event_loop_policy().get_event_loop())
+    try:  # the loop running now (pytest-asyncio runs teardowns on a Runner's own loop)
+        loop = asyncio.get_running_loop()
     except RuntimeError:
-        return
+        loop = asyncio.get_event_loop_policy().get_event_loop()
+    tasks = asyncio.all_tasks(loop)
     for task in tasks:
         task.print_stack(file=sys.stderr)
 

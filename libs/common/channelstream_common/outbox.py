@@ -282,8 +282,11 @@ class Outbox:
         loop = asyncio.get_running_loop()
         swept = loop.time()  # the first pass starts from id 0
         while True:
+            # not wait_for: on 3.11 it swallows a cancel that arrives as the kick does, and the
+            # relay then outlived stop(), which waited for it forever (a hung service shutdown)
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._kick.wait(), timeout=interval)
+                async with asyncio.timeout(interval):
+                    await self._kick.wait()
             self._kick.clear()
             try:
                 full = loop.time() - swept >= full_sweep

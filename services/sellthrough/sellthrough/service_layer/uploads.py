@@ -78,7 +78,8 @@ class Intake:
     async def turn(self, ticket: Ticket) -> AsyncIterator[None]:
         if ticket.waiting:
             try:
-                await asyncio.wait_for(self._slots.acquire(), self.limits.wait)
+                async with asyncio.timeout(self.limits.wait):  # wait_for may swallow a cancel
+                    await self._slots.acquire()
             except TimeoutError:
                 raise self._refusal(
                     f"no turn to decide lines within {self.limits.wait:g} s"
