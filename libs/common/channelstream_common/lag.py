@@ -12,6 +12,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from channelstream_common import metrics
 from channelstream_common.projection import ProjectionStore
+from channelstream_common.tasks import cancel_and_wait
 
 log = logging.getLogger(__name__)
 
@@ -89,8 +90,7 @@ class LagMonitor:
 
     async def stop(self) -> None:
         if self._task:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
+            await cancel_and_wait(self._task)
         if self._consumer is not None:
             await self._consumer.stop()
             self._consumer = None

@@ -40,6 +40,7 @@ from channelstream_common import telemetry, tracing
 from channelstream_common.db import cursor, driver, reading
 from channelstream_common.events import cloudevent_fields
 from channelstream_common.publisher import BatchedSends, EventPublisher, OwnershipError, key_of
+from channelstream_common.tasks import cancel_and_wait
 from channelstream_common.topics import Topic
 
 log = logging.getLogger(__name__)
@@ -302,6 +303,5 @@ class Outbox:
 
     async def stop(self) -> None:
         if self._task:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
+            await cancel_and_wait(self._task)
             self._task = None

@@ -25,6 +25,7 @@ from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
 from channelstream_common.consumer import BatchApplier
 from channelstream_common.projection import ProjectionStore
 from channelstream_common.settings import Settings
+from channelstream_common.tasks import cancel_and_wait
 
 log = logging.getLogger(__name__)
 OFFSET_RESET = "earliest"
@@ -98,8 +99,7 @@ class ProjectionStream:
 
     async def stop(self) -> None:
         if self._task is not None:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
+            await cancel_and_wait(self._task)
             self._task = None
         if self.consumer is not None:
             await self.commit()

@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import logging
 
+from channelstream_common.tasks import cancel_and_wait
+
 from sellthrough.service_layer.pipeline import Pipeline
 
 log = logging.getLogger(__name__)
@@ -39,6 +41,5 @@ class HoldSweeper:
 
     async def stop(self) -> None:
         if self._task:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
+            await cancel_and_wait(self._task)
             self._task = None
