@@ -7,9 +7,9 @@ from typing import Any
 
 
 async def cancel_and_wait(task: asyncio.Task[Any], *, every: float = 1.0) -> None:
-    """Cancel `task` until it has ended. On Python 3.11 `asyncio.wait_for`, which aiokafka's
-    fetches use, swallows a cancel that arrives as the awaited result does; a loop around one
-    then runs on, and a single cancel followed by an await hung service shutdowns."""
+    """Cancel `task` until it has ended. A cancel can be swallowed on the way (on Python 3.11
+    `asyncio.wait_for` drops one that arrives as the awaited result does), and a loop that lost
+    its cancel runs on: a single cancel followed by an await hung service shutdowns."""
     while not task.done():
         task.cancel()
         await asyncio.wait({task}, timeout=every)
