@@ -60,13 +60,18 @@ class Freshness:
         n = len(self.latencies) + self.unresolved
         if not n:
             return None
-        rank = max(0, min(n - 1, math.ceil(p / 100 * n) - 1))
+        rank = _rank(p, n)
         return sorted(self.latencies)[rank] if rank < len(self.latencies) else None
 
     def summary(self) -> dict[str, float | None]:
         return {f"p{p}": self.percentile(p) for p in (50, 95, 99)} | {
             "max": None if self.unresolved or not self.latencies else max(self.latencies)
         }
+
+
+def _rank(p: float, n: int) -> int:
+    """The nearest-rank index of percentile `p` among `n` sorted values (n > 0)."""
+    return max(0, min(n - 1, math.ceil(p / 100 * n) - 1))
 
 
 def _median(values: list[float]) -> float | None:
@@ -104,10 +109,7 @@ def hops(targets: list[_Target]) -> dict[str, dict[str, float | None]]:
             for t in targets
             if getattr(t, a) is not None and getattr(t, b) is not None
         )
-        out[name] = {
-            f"p{p}": spans[max(0, math.ceil(p / 100 * len(spans)) - 1)] if spans else None
-            for p in (50, 95, 99)
-        }
+        out[name] = {f"p{p}": spans[_rank(p, len(spans))] if spans else None for p in (50, 95, 99)}
     return out
 
 
