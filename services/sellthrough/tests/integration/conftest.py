@@ -83,8 +83,13 @@ class Sellthrough:
         self.http = http
         self.url = str(http.base_url).rstrip("/")
 
-    async def knows(self, partner_id: str) -> bool:
-        return (await self.http.get(f"/partners/{partner_id}")).status_code == 200
+    async def knows(self, *partner_ids: str) -> bool:
+        """Whether every partner has reached the service. Partners are keyed to different
+        partitions, so one arriving says nothing of another enrolled before it."""
+        for partner_id in partner_ids:
+            if (await self.http.get(f"/partners/{partner_id}")).status_code != 200:
+                return False
+        return True
 
     async def upload(self, path: str, body: str, content_type: str = "text/csv", **headers: str):
         response = await self.http.post(

@@ -35,7 +35,7 @@ async def test_upload_a_report_file_and_query_status_and_inventory(
     sellthrough, onboarding, topics, tmp_path
 ):
     d, r = await onboarding.enrol(new_id("D"), "DISTRIBUTOR"), await onboarding.enrol(new_id("R"))
-    await testing.eventually(lambda: sellthrough.knows(r))
+    await testing.eventually(lambda: sellthrough.knows(d, r))
     rpt = new_id("RPT")
     report = tmp_path / "report.jsonl"
     report.write_text(

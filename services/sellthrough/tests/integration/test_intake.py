@@ -40,8 +40,7 @@ def assert_overloaded(response: httpx.Response) -> None:
 
 async def partners(onboarding, sellthrough) -> tuple[str, str]:
     d, r = await onboarding.enrol(new_id("D"), "DISTRIBUTOR"), await onboarding.enrol(new_id("R"))
-    await testing.eventually(lambda: sellthrough.knows(d))
-    await testing.eventually(lambda: sellthrough.knows(r))
+    await testing.eventually(lambda: sellthrough.knows(d, r))
     return d, r
 
 

@@ -42,7 +42,7 @@ async def test_a_file_mixing_every_reason_gets_exact_counts_and_events(
     await onboarding.enrol(d, "DISTRIBUTOR")
     await onboarding.enrol(r, "RESELLER", datetime(2025, 3, 1).date())
     await onboarding.enrol(r2, "RESELLER")
-    await testing.eventually(lambda: sellthrough.knows(r2))
+    await testing.eventually(lambda: sellthrough.knows(d, r, r2))
     rpt = new_id("RPT")
     future = (datetime.now(UTC) + timedelta(days=30)).date().isoformat()
     ok = f"{rpt},1,{d},{r},FW-1100,5,1295.00,USD,2025-06-01,Acme Corp,US,"
@@ -144,7 +144,7 @@ async def test_a_file_mixing_every_reason_gets_exact_counts_and_events(
 
 async def test_resending_a_file_is_a_no_op(sellthrough, onboarding, topics):
     d, r = await onboarding.enrol(new_id("D"), "DISTRIBUTOR"), await onboarding.enrol(new_id("R"))
-    await testing.eventually(lambda: sellthrough.knows(r))
+    await testing.eventually(lambda: sellthrough.knows(d, r))
     rpt = new_id("RPT")
     body = csv(
         REPORT_HEADER,
@@ -173,7 +173,7 @@ async def test_lines_published_by_an_integration_are_validated(
     sellthrough, onboarding, integration, topics
 ):
     d, r = await onboarding.enrol(new_id("D"), "DISTRIBUTOR"), await onboarding.enrol(new_id("R"))
-    await testing.eventually(lambda: sellthrough.knows(r))
+    await testing.eventually(lambda: sellthrough.knows(d, r))
     batch, rpt = str(uuid.uuid4()), new_id("EDI")
 
     def line(line_no: int, quantity: str) -> dict:
@@ -290,7 +290,7 @@ async def test_the_inventory_view_on_a_worked_example(sellthrough, onboarding):
     d, other, r = new_id("D"), new_id("D"), new_id("R")
     for pid, kind in ((d, "DISTRIBUTOR"), (other, "DISTRIBUTOR"), (r, "RESELLER")):
         await onboarding.enrol(pid, kind)
-    await testing.eventually(lambda: sellthrough.knows(r))
+    await testing.eventually(lambda: sellthrough.knows(d, other, r))
     s = new_id("S")
     shipments = "".join(
         f'{{"shipment_id": "{s}-{n}", "distributor_id": "{dist}", "sku": "{sku}",'
