@@ -15,12 +15,13 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from channelstream_common import metrics, migrations, telemetry
+from channelstream_common import metrics, migrations, tasks, telemetry
 from channelstream_common.consumer import BatchApplier
 from channelstream_common.db import make_engine, reading
 from channelstream_common.faust_app import create_app
 from channelstream_common.kafka_security import client_kwargs
 from channelstream_common.lag import LagMonitor
+from channelstream_common.outbox import Outbox
 from channelstream_common.projection import Handler, ProjectionStore
 from channelstream_common.publisher import EventPublisher
 from channelstream_common.serde import AvroSerde
@@ -29,6 +30,9 @@ from channelstream_common.stream import ProjectionStream, consumer_group
 from channelstream_common.topics import Topic
 
 ReadyCheck = Callable[[], Awaitable[bool]]
+# per step: the whole stop stays inside Kubernetes' default 30 s grace before SIGKILL in the
+# usual case of at most one stalled step
+STOP_STEP_SECONDS = 10.0
 
 
 @dataclass(frozen=True)
@@ -54,6 +58,8 @@ class Runtime:
     migrations_dir: Path | None = None
     _started: bool = False
     lag: LagMonitor | None = None
+    outbox: Outbox | None = None
+    relay_interval: float = 1.0
 
     @property
     def service(self) -> str:
@@ -77,8 +83,15 @@ class Runtime:
         self.stream.add(applier, [t.full_name(self.serde.prefix) for t in topics])
         return store
 
+    def transactional_outbox(self, relay_interval: float = 1.0) -> Outbox:
+        """The service's outbox. start() starts its relay (polling every `relay_interval` s
+        when not kicked); stop() ends the relay and publishes what is still staged."""
+        self.outbox = Outbox(self.engine, self.publisher)
+        self.relay_interval = relay_interval
+        return self.outbox
+
     async def start(self) -> None:
-        """Start publisher, projection stream and the Faust app (web) in the running loop."""
+        """Start publisher, projection stream, the Faust app (web) and the outbox relay."""
         await self.publisher.start()
         await self.stream.start()
         await self.app.start()
@@ -90,17 +103,26 @@ class Runtime:
             settled=self.stream.settled,
         )
         self.lag.start()
+        if self.outbox:
+            self.outbox.start(self.relay_interval)
         self._started = True
 
     async def stop(self) -> None:
         if self._started:
+            steps: list[tasks.Step] = []
+            if self.outbox:
+                # best effort: what is not published now, any replica's relay publishes later
+                steps += [("outbox relay", self.outbox.stop), ("outbox drain", self.outbox.flush)]
             if self.lag:
-                await self.lag.stop()
-            await self.stream.stop()
-            await self.app.stop()
-            await self.publisher.stop()
-            await self.serde.close()
-            await self.engine.dispose()
+                steps.append(("lag monitor", self.lag.stop))
+            steps += [
+                ("projection stream", self.stream.stop),
+                ("web app", self.app.stop),
+                ("publisher", self.publisher.stop),
+                ("schema registry client", self.serde.close),
+                ("database pool", self.engine.dispose),
+            ]
+            await tasks.stop_in_turn(steps, within=STOP_STEP_SECONDS)
             self._started = False
 
     async def database_ok(self) -> bool:

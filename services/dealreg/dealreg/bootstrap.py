@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,24 +33,15 @@ class DealregService:
 
     async def start(self) -> None:
         await self.runtime.start()
-        self.outbox.start()
 
     async def stop(self) -> None:
-        """Stop the relay, publish what is staged (best effort: any replica's relay publishes
-        it later otherwise), then stop consumers, web and producer."""
-        await self.outbox.stop()
-        try:
-            await asyncio.wait_for(self.outbox.flush(), timeout=5)
-        except Exception as exc:
-            log.warning("outbox not drained at stop (relayed later): %s", exc)
-        with contextlib.suppress(Exception):
-            await self.runtime.stop()
+        await self.runtime.stop()
 
 
 def bootstrap(settings: Settings) -> DealregService:
     config = Config.from_settings(settings)
     runtime = build_runtime(settings, migrations_dir=MIGRATIONS)
-    outbox = Outbox(runtime.engine, runtime.publisher)
+    outbox = runtime.transactional_outbox()
     repository = DealRepository(runtime.engine, outbox)
     registrar = Registrar(repository, config)
     runtime.projection(

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 from dataclasses import dataclass
 from pathlib import Path
@@ -37,17 +35,11 @@ class IncentivesService:
     handler: Handler
     store: ProjectionStore
     reads: ReadModel
-    relay_interval: float
 
     async def start(self) -> None:
         await self.runtime.start()
-        self.outbox.start(self.relay_interval)
 
     async def stop(self) -> None:
-        await self.outbox.stop()
-        if self.runtime._started:
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(self.outbox.flush(), timeout=10)
         await self.runtime.stop()
 
 
@@ -64,7 +56,7 @@ def bootstrap(
     if programs is None:
         programs = load_programs(programs_dir(settings))
     runtime = build_runtime(settings, migrations_dir=MIGRATIONS)
-    outbox = Outbox(runtime.engine, runtime.publisher)
+    outbox = runtime.transactional_outbox(float(settings.get("outbox_interval", "0.2")))
     handler = accrual_handler(programs, outbox, settings.topic_prefix)
     store = runtime.projection(PROJECTION, TOPICS, handler, tables=TABLES)
     reads = ReadModel(runtime.engine)
@@ -80,5 +72,4 @@ def bootstrap(
         handler=handler,
         store=store,
         reads=reads,
-        relay_interval=float(settings.get("outbox_interval", "0.2")),
     )

@@ -27,16 +27,14 @@ class OnboardingService:
 
     async def start(self) -> None:
         await self.runtime.start()
-        self.outbox.start()
 
     async def stop(self) -> None:
-        await self.outbox.stop()
         await self.runtime.stop()
 
 
 def bootstrap(settings: Settings) -> OnboardingService:
     runtime = build_runtime(settings, migrations_dir=MIGRATIONS)
-    outbox = Outbox(runtime.engine, runtime.publisher)
+    outbox = runtime.transactional_outbox()
     enrolments = Enrolments(runtime.engine, outbox)
     directory = Directory(runtime.engine)
     runtime.projection(

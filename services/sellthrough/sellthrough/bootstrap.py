@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 from dataclasses import dataclass
 from datetime import timedelta
@@ -53,28 +51,11 @@ class SellthroughService:
     async def start(self) -> None:
         await self.pipeline.partners.load(self.runtime.engine)
         await self.runtime.start()
-        self.outbox.start(interval=RELAY_INTERVAL)
         self.sweeper.start()
 
     async def stop(self) -> None:
         await self.sweeper.stop()
-        await stop_relay(self.outbox)
-        with contextlib.suppress(Exception):
-            await self.outbox.flush()
         await self.runtime.stop()
-
-
-async def stop_relay(outbox: Outbox, patience: float = 5.0) -> None:
-    """outbox.stop(), and again if the relay is still running: on Python 3.11 a cancellation
-    that meets the relay's `wait_for` timing out is turned into that TimeoutError, which the relay
-    ignores, and then it runs on (and stop() waits for ever). Cancelling once more ends it."""
-    for _ in range(5):
-        try:
-            await asyncio.wait_for(outbox.stop(), timeout=patience)
-            return
-        except TimeoutError:
-            log.warning("the outbox relay ignored its cancellation; cancelling it again")
-    await outbox.stop()
 
 
 def rules_from(settings: Settings) -> Rules:
@@ -123,7 +104,7 @@ def intake_limits(settings: Settings) -> IntakeLimits:
 
 def bootstrap(settings: Settings) -> SellthroughService:
     runtime = build_runtime(settings, migrations_dir=MIGRATIONS)
-    outbox = Outbox(runtime.engine, runtime.publisher)
+    outbox = runtime.transactional_outbox(RELAY_INTERVAL)
     grace = seconds(settings, "hold_grace_seconds", 300)
     pipeline = Pipeline(
         runtime.engine,
