@@ -43,16 +43,18 @@ def _provision() -> None:
 
 
 def _await_partners_known(partners: Path, timeout: float = 60) -> None:
-    """Sellthrough learns partners from PartnerEnrolled events; lines sent before it has seen
-    them are held, not lost, but the demo's counts read better once it has."""
+    """Dealreg and sellthrough learn partners from PartnerEnrolled events, each at its own pace.
+    A deal for a partner dealreg has not seen is refused (UNKNOWN_PARTNER) and a line for one
+    sellthrough has not seen is held, so the demo's counts are only stable once both have."""
     with partners.open(newline="") as f:
-        ids = [r["partner_id"] for r in csv.DictReader(f)]
+        ids = [r["partner_id"] for r in csv.DictReader(f) if not r["partner_id"].startswith("XX-")]
     deadline = time.monotonic() + timeout
-    for pid in ids:
-        while request("sellthrough", "GET", f"/partners/{pid}").status_code == 404:
-            if pid.startswith("XX-") or time.monotonic() > deadline:
-                break
-            time.sleep(0.2)
+    for service in ("dealreg", "sellthrough"):
+        for pid in ids:
+            while request(service, "GET", f"/partners/{pid}").status_code == 404:
+                if time.monotonic() > deadline:
+                    return
+                time.sleep(0.2)
 
 
 def push(data: sample_data.Dataset) -> dict[str, Any]:

@@ -1,4 +1,5 @@
-"""HTTP: POST /deals (decide), GET /deals/{deal_id}, GET /deals?partner_id=&customer=."""
+"""HTTP: POST /deals (decide), GET /deals/{deal_id}, GET /deals?partner_id=&customer=,
+GET /partners/{partner_id} (whether dealreg knows the partner yet)."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from sqlalchemy.exc import InterfaceError, OperationalError
 
 from dealreg.adapters.repository import DealRepository
 from dealreg.domain.model import DealRecord, Reason, Status
-from dealreg.service_layer.queries import get_deal, list_deals
+from dealreg.service_layer.queries import get_deal, get_partner, list_deals
 from dealreg.service_layer.registration import Outcome, Registrar
 
 log = logging.getLogger(__name__)
@@ -161,3 +162,12 @@ def register_routes(app: faust.App, registrar: Registrar, repo: DealRepository) 
         if record is None:
             return web.json(error("DEAL_NOT_FOUND", f"no deal {deal_id}"), status=404)
         return web.json(deal_json(record))
+
+    @app.page("/partners/{partner_id}")
+    async def partner(web: Any, request: Any, partner_id: str) -> Any:
+        found = await get_partner(repo, partner_id)
+        if found is None:
+            return web.json(
+                error("PARTNER_NOT_FOUND", f"{partner_id} is not known here"), status=404
+            )
+        return web.json({"partner_id": found.partner_id, "partner_type": found.partner_type})

@@ -4,11 +4,16 @@ from __future__ import annotations
 
 from dealreg.adapters.repository import DealRepository
 from dealreg.domain.customers import normalize_domain, normalize_name
-from dealreg.domain.model import DealRecord, Status
+from dealreg.domain.model import DealRecord, Partner, Status
 
 
 async def get_deal(repo: DealRepository, deal_id: str) -> DealRecord | None:
     return await repo.get(deal_id)
+
+
+async def get_partner(repo: DealRepository, partner_id: str) -> Partner | None:
+    """The partner as dealreg knows it from PartnerEnrolled: until then its deals are refused."""
+    return await repo.partner(partner_id)
 
 
 async def list_deals(

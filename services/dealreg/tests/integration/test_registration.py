@@ -35,6 +35,10 @@ async def test_enrolled_partner_is_learned_from_its_event_and_its_deal_approved(
     assert approved["deal"]["estimated_value"] == "1234.50"
     shown = (await http.get(f"{dealreg.url}/deals/{body['deal_id']}")).json()
     assert shown == approved["deal"]
+    known = await http.get(f"{dealreg.url}/partners/{partner}")
+    assert known.json() == {"partner_id": partner, "partner_type": "VAR"}
+    unknown = await http.get(f"{dealreg.url}/partners/NOBODY-{partner}")
+    assert (unknown.status_code, unknown.json()["error"]["code"]) == (404, "PARTNER_NOT_FOUND")
 
     registered, refused = await topics.decisions({body["deal_id"]}, 1)
     assert refused == []
