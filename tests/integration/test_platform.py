@@ -13,8 +13,7 @@ from pathlib import Path
 import fastavro
 import httpx
 import pytest
-from aiokafka import AIOKafkaConsumer, TopicPartition
-from channelstream_common import testing
+from channelstream_common import audit, testing
 from channelstream_common.db import make_engine
 from channelstream_common.events import Envelope
 from channelstream_common.projection import ProjectionStore
@@ -32,39 +31,6 @@ def partner(pid: str) -> dict:
     return testing.partner_enrolled(pid, territories=["DE", "AT"], exclusive_territories=["AT"])
 
 
-async def read_all(bootstrap: str, topic: str, n: int, **kwargs) -> list:
-    consumer = AIOKafkaConsumer(
-        bootstrap_servers=bootstrap,
-        auto_offset_reset="earliest",
-        enable_auto_commit=False,
-        **kwargs,
-    )
-    await consumer.start()
-    try:
-        parts = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic) or []]
-        if not parts:
-            await consumer.stop()
-            consumer = AIOKafkaConsumer(
-                bootstrap_servers=bootstrap,
-                auto_offset_reset="earliest",
-                enable_auto_commit=False,
-                **kwargs,
-            )
-            await consumer.start()
-            parts = [TopicPartition(topic, p) for p in range(3)]
-        consumer.assign(parts)
-        await consumer.seek_to_beginning(*parts)
-        out: list = []
-        for _ in range(40):
-            batch = await consumer.getmany(timeout_ms=250)
-            out += [r for records in batch.values() for r in records]
-            if len(out) >= n:
-                break
-        return out
-    finally:
-        await consumer.stop()
-
-
 async def test_event_from_shared_library_decodes_with_only_registry_and_avsc(
     endpoints, topic_prefix, provisioned
 ):
@@ -77,10 +43,13 @@ async def test_event_from_shared_library_decodes_with_only_registry_and_avsc(
     finally:
         await pub.stop()
 
-    records = await read_all(endpoints.kafka, PARTNER_ENROLLED.full_name(topic_prefix), 1)
+    records = await audit.read_topic(
+        endpoints.kafka, AvroSerde(endpoints.registry, topic_prefix), PARTNER_ENROLLED
+    )
     mine = [r for r in records if r.key == pid.encode()]
     assert len(mine) == 1
-    raw = mine[0].value
+    raw = mine[0].raw
+    assert raw is not None
     magic, schema_id = struct.unpack(">bI", raw[:5])
     assert magic == 0
     async with httpx.AsyncClient() as http:
@@ -171,12 +140,7 @@ async def test_transactional_produce_is_visible_to_read_committed_consumer(
                 raise ValueError("abort me")
     finally:
         await pub.stop()
-    records = await read_all(
-        endpoints.kafka,
-        PARTNER_ENROLLED.full_name(topic_prefix),
-        1,
-        isolation_level="read_committed",
-    )
+    records = await audit.read_topic(endpoints.kafka, serde, PARTNER_ENROLLED)  # read_committed
     keys = {r.key for r in records}
     assert committed.encode() in keys
     assert aborted.encode() not in keys

@@ -153,7 +153,12 @@ async def test_bulk_csv_enrols_good_rows_and_gives_every_bad_row_its_reason(
 
         assert await eventually(children) == [f"R1-{tag}", f"R7-{tag}"]
         all_ids = [f"{p}-{tag}" for p in ("R1", "R2", "R3", "R4", "R5", "R6", "R7", "R8")]
-        published = mine(await read_enrolled(), d_b, f"DC-{tag}", f"DD-{tag}", *all_ids)
+
+        async def on_the_topic() -> list | None:  # keyed by partner: partitions land apart
+            found = mine(await read_enrolled(), d_b, f"DC-{tag}", f"DD-{tag}", *all_ids)
+            return found if len(found) >= 3 else None
+
+        published = await eventually(on_the_topic)
         assert sorted(k for k, _, _ in published) == sorted([d_b, f"R1-{tag}", f"R7-{tag}"])
         r7 = next(v for k, v, _ in published if k == f"R7-{tag}")
         assert (r7["legal_name"], r7["parent_distributor_id"]) == ("Seven, Inc.", d_b)
@@ -274,7 +279,8 @@ async def test_directory_lists_filters_and_shows_partners_from_the_projection(
 
         async def all_three() -> list[str] | None:
             found = await listed()
-            return found if len(found) == 3 else None
+            parent = await http.get(f"/partners/{d}")  # its own partition: checked apart
+            return found if len(found) == 3 and parent.status_code == 200 else None
 
         assert await eventually(all_three) == [f"RA-{tag}", f"RB-{tag}", f"RC-{tag}"]
         assert await listed(partner_type="MSP") == [f"RB-{tag}"]
