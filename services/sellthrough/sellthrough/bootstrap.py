@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -30,8 +29,6 @@ from sellthrough.service_layer.pipeline import Pipeline
 from sellthrough.service_layer.queries import Queries
 from sellthrough.service_layer.sweeper import HoldSweeper
 from sellthrough.service_layer.uploads import Intake, IntakeLimits, Uploads
-
-log = logging.getLogger(__name__)
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 # Kafka-driven decisions commit inside projection transactions, after which nothing can kick
