@@ -20,11 +20,29 @@ def _env(name: str, default: str) -> str:
     return os.environ.get(f"CHANNELSTREAM_{name}", default)
 
 
+def _integer(name: str, raw: str, at_least: int) -> int:
+    try:
+        value = int(raw)
+    except ValueError:
+        value = at_least - 1
+    if value < at_least:
+        wanted = "a positive integer" if at_least == 1 else f"an integer >= {at_least}"
+        raise ValueError(f"{name} must be {wanted}, not {raw!r}")
+    return value
+
+
+def _seconds(name: str, raw: str) -> float:
+    try:
+        value = float(raw)
+    except ValueError:
+        value = -1.0
+    if not 0 <= value < float("inf"):  # also refuses nan
+        raise ValueError(f"{name} must be a number of seconds >= 0, not {raw!r}")
+    return value
+
+
 def _positive(name: str, default: int) -> int:
-    raw = os.environ.get(name, str(default))
-    if not raw.isdigit() or int(raw) < 1:
-        raise ValueError(f"{name} must be a positive integer, not {raw!r}")
-    return int(raw)
+    return _integer(name, os.environ.get(name, str(default)), 1)
 
 
 @dataclass(frozen=True)
@@ -83,3 +101,14 @@ class Settings:
     def get(self, key: str, default: str) -> str:
         """A service-specific setting: CHANNELSTREAM_<SERVICE>_<KEY>."""
         return self.extra.get(key.lower(), default)
+
+    def integer(self, key: str, default: int, *, at_least: int = 1) -> int:
+        """A service-specific whole number; a bad value is refused naming its variable."""
+        return _integer(self._name(key), self.get(key, str(default)), at_least)
+
+    def seconds(self, key: str, default: float) -> float:
+        """A service-specific duration in seconds (>= 0); refused by name when it is not."""
+        return _seconds(self._name(key), self.get(key, str(default)))
+
+    def _name(self, key: str) -> str:
+        return f"CHANNELSTREAM_{self.service.upper()}_{key.upper()}"

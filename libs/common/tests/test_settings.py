@@ -1,4 +1,5 @@
-"""Settings from the environment: the database pool size, shared and per service."""
+"""Settings from the environment: the database pool size, shared and per service, and the
+service-specific numbers, refused by variable name when malformed."""
 
 from __future__ import annotations
 
@@ -25,3 +26,34 @@ def test_a_pool_size_that_is_not_a_positive_integer_is_refused_by_name(monkeypat
         ValueError, match=f"CHANNELSTREAM_DB_POOL_SIZE must be a positive integer, not '{raw}'"
     ):
         Settings.from_env("analytics")
+
+
+def test_service_settings_are_read_as_numbers(monkeypatch):
+    monkeypatch.setenv("CHANNELSTREAM_DEALREG_PROTECTION_DAYS", "0")
+    monkeypatch.setenv("CHANNELSTREAM_DEALREG_PARTNER_WAIT_SECONDS", "0.5")
+    s = Settings.from_env("dealreg")
+    assert s.integer("protection_days", 90, at_least=0) == 0
+    assert s.seconds("partner_wait_seconds", 3.0) == 0.5
+    assert (s.integer("intake_queue", 64), s.seconds("hold_grace_seconds", 300)) == (64, 300.0)
+
+
+@pytest.mark.parametrize(
+    ("key", "raw", "read", "message"),
+    [
+        ("INTAKE_QUEUE", "0", lambda s: s.integer("intake_queue", 64), "a positive integer"),
+        ("INTAKE_QUEUE", "lots", lambda s: s.integer("intake_queue", 64), "a positive integer"),
+        ("PROTECTION_DAYS", "-1", lambda s: s.integer("protection_days", 90, at_least=0),
+         "an integer >= 0"),
+        ("HOLD_GRACE_SECONDS", "-2", lambda s: s.seconds("hold_grace_seconds", 300),
+         "a number of seconds >= 0"),
+        ("HOLD_GRACE_SECONDS", "nan", lambda s: s.seconds("hold_grace_seconds", 300),
+         "a number of seconds >= 0"),
+        ("HOLD_GRACE_SECONDS", "5m", lambda s: s.seconds("hold_grace_seconds", 300),
+         "a number of seconds >= 0"),
+    ],
+)  # fmt: skip
+def test_a_bad_service_setting_is_refused_naming_its_variable(monkeypatch, key, raw, read, message):
+    monkeypatch.setenv(f"CHANNELSTREAM_SELLTHROUGH_{key}", raw)
+    with pytest.raises(ValueError) as refused:
+        read(Settings.from_env("sellthrough"))
+    assert str(refused.value) == f"CHANNELSTREAM_SELLTHROUGH_{key} must be {message}, not '{raw}'"

@@ -56,7 +56,7 @@ def bootstrap(
     if programs is None:
         programs = load_programs(programs_dir(settings))
     runtime = build_runtime(settings, migrations_dir=MIGRATIONS)
-    outbox = runtime.transactional_outbox(float(settings.get("outbox_interval", "0.2")))
+    outbox = runtime.transactional_outbox(settings.seconds("outbox_interval", 0.2))
     handler = accrual_handler(programs, outbox, settings.topic_prefix)
     store = runtime.projection(PROJECTION, TOPICS, handler, tables=TABLES)
     reads = ReadModel(runtime.engine)

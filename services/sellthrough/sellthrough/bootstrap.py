@@ -65,44 +65,20 @@ def rules_from(settings: Settings) -> Rules:
     return Rules(catalog, currencies)
 
 
-def seconds(settings: Settings, key: str, default: float) -> float:
-    raw = settings.get(key, str(default))
-    try:
-        value = float(raw)
-    except ValueError:
-        value = -1.0
-    if value < 0:
-        raise RuntimeError(f"CHANNELSTREAM_SELLTHROUGH_{key.upper()} must be seconds, not {raw!r}")
-    return value
-
-
-def count(settings: Settings, key: str, default: int) -> int:
-    raw = settings.get(key, str(default))
-    try:
-        value = int(raw)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise RuntimeError(
-            f"CHANNELSTREAM_SELLTHROUGH_{key.upper()} must be a positive integer, not {raw!r}"
-        )
-    return value
-
-
 def intake_limits(settings: Settings) -> IntakeLimits:
     d = IntakeLimits()
     return IntakeLimits(
-        concurrency=count(settings, "intake_concurrency", d.concurrency),
-        queue=count(settings, "intake_queue", d.queue),
-        wait=seconds(settings, "intake_wait_seconds", d.wait),
-        retry_after=count(settings, "intake_retry_after_seconds", d.retry_after),
+        concurrency=settings.integer("intake_concurrency", d.concurrency),
+        queue=settings.integer("intake_queue", d.queue),
+        wait=settings.seconds("intake_wait_seconds", d.wait),
+        retry_after=settings.integer("intake_retry_after_seconds", d.retry_after),
     )
 
 
 def bootstrap(settings: Settings) -> SellthroughService:
     runtime = build_runtime(settings, migrations_dir=MIGRATIONS)
     outbox = runtime.transactional_outbox(RELAY_INTERVAL)
-    grace = seconds(settings, "hold_grace_seconds", 300)
+    grace = settings.seconds("hold_grace_seconds", 300)
     pipeline = Pipeline(
         runtime.engine,
         outbox,
@@ -137,6 +113,6 @@ def bootstrap(settings: Settings) -> SellthroughService:
     queries = Queries(runtime.engine, pipeline.partners)
     register_views(runtime.app, uploads, queries)
     sweeper = HoldSweeper(
-        pipeline, seconds(settings, "hold_sweep_seconds", min(5.0, max(0.2, grace / 4)))
+        pipeline, settings.seconds("hold_sweep_seconds", min(5.0, max(0.2, grace / 4)))
     )
     return SellthroughService(runtime, outbox, pipeline, uploads, queries, sweeper)

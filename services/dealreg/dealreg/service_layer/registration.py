@@ -29,11 +29,10 @@ class Config:
     @classmethod
     def from_settings(cls, settings: Settings) -> Config:
         """CHANNELSTREAM_DEALREG_PROTECTION_DAYS, CHANNELSTREAM_DEALREG_PARTNER_WAIT_SECONDS."""
-        days = int(settings.get("protection_days", str(DEFAULT_PROTECTION_DAYS)))
-        wait = float(settings.get("partner_wait_seconds", "3"))
-        if days < 0 or wait < 0:
-            raise ValueError("dealreg protection_days and partner_wait_seconds must be >= 0")
-        return cls(protection_days=days, partner_wait_seconds=wait)
+        days = settings.integer("protection_days", DEFAULT_PROTECTION_DAYS, at_least=0)
+        return cls(
+            protection_days=days, partner_wait_seconds=settings.seconds("partner_wait_seconds", 3.0)
+        )
 
 
 @dataclass(frozen=True)
