@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import sys
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,7 +26,7 @@ from channelstream_common.outbox import Outbox
 from channelstream_common.projection import Handler, ProjectionStore
 from channelstream_common.publisher import EventPublisher
 from channelstream_common.serde import AvroSerde
-from channelstream_common.settings import Settings
+from channelstream_common.settings import ConfigError, Settings
 from channelstream_common.stream import ProjectionStream, consumer_group
 from channelstream_common.topics import Topic
 
@@ -236,7 +237,17 @@ def tune_gc() -> None:
 
 def run_service(service: str, default_port: int, build: Callable[[Settings], Startable]) -> None:
     """The whole `main()` of a service: settings from the environment, telemetry, then run
-    until SIGTERM/SIGINT. `build` runs inside the event loop, so Faust and aiokafka bind to it."""
+    until SIGTERM/SIGINT. `build` runs inside the event loop, so Faust and aiokafka bind to it.
+    A ConfigError (from the settings, or from `build` reading its own before it connects
+    anything) ends the process with a one-line message and exit status 2."""
+    try:
+        _run_service(service, default_port, build)
+    except ConfigError as exc:
+        print(f"error: {service}: {exc}", file=sys.stderr)
+        raise SystemExit(2) from None
+
+
+def _run_service(service: str, default_port: int, build: Callable[[Settings], Startable]) -> None:
     from channelstream_common import telemetry
 
     settings = Settings.from_env(service, default_port=default_port)

@@ -20,6 +20,10 @@ def _env(name: str, default: str) -> str:
     return os.environ.get(f"CHANNELSTREAM_{name}", default)
 
 
+class ConfigError(ValueError):
+    """A setting that cannot be used; the message names its variable."""
+
+
 def _integer(name: str, raw: str, at_least: int) -> int:
     try:
         value = int(raw)
@@ -27,7 +31,7 @@ def _integer(name: str, raw: str, at_least: int) -> int:
         value = at_least - 1
     if value < at_least:
         wanted = "a positive integer" if at_least == 1 else f"an integer >= {at_least}"
-        raise ValueError(f"{name} must be {wanted}, not {raw!r}")
+        raise ConfigError(f"{name} must be {wanted}, not {raw!r}")
     return value
 
 
@@ -37,7 +41,7 @@ def _seconds(name: str, raw: str) -> float:
     except ValueError:
         value = -1.0
     if not 0 <= value < float("inf"):  # also refuses nan
-        raise ValueError(f"{name} must be a number of seconds >= 0, not {raw!r}")
+        raise ConfigError(f"{name} must be a number of seconds >= 0, not {raw!r}")
     return value
 
 

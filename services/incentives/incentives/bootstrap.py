@@ -9,11 +9,11 @@ from pathlib import Path
 from channelstream_common.outbox import Outbox
 from channelstream_common.projection import Handler, ProjectionStore
 from channelstream_common.runtime import Runtime, build_runtime
-from channelstream_common.settings import Settings
+from channelstream_common.settings import ConfigError, Settings
 
 from incentives.adapters.program_files import BUNDLED, load_programs
 from incentives.adapters.queries import ReadModel
-from incentives.domain.programs import Program
+from incentives.domain.programs import Program, ProgramError
 from incentives.entrypoints.consumers import TOPICS, accrual_handler
 from incentives.entrypoints.http import register_routes
 
@@ -54,9 +54,13 @@ def bootstrap(
     """Call inside a running event loop. Programs are read first (unless given), so a bad
     program file stops start-up before anything runs."""
     if programs is None:
-        programs = load_programs(programs_dir(settings))
+        try:
+            programs = load_programs(programs_dir(settings))
+        except ProgramError as exc:
+            raise ConfigError(f"rebate programs: {exc}") from None
+    relay_interval = settings.seconds("outbox_interval", 0.2)
     runtime = build_runtime(settings, migrations_dir=MIGRATIONS)
-    outbox = runtime.transactional_outbox(settings.seconds("outbox_interval", 0.2))
+    outbox = runtime.transactional_outbox(relay_interval)
     handler = accrual_handler(programs, outbox, settings.topic_prefix)
     store = runtime.projection(PROJECTION, TOPICS, handler, tables=TABLES)
     reads = ReadModel(runtime.engine)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from channelstream_common.outbox import Outbox
 from channelstream_common.runtime import Runtime, build_runtime
-from channelstream_common.settings import Settings
+from channelstream_common.settings import ConfigError, Settings
 from channelstream_common.topics import (
     DEAD_LETTERS,
     PARTNER_ENROLLED,
@@ -61,7 +61,7 @@ def rules_from(settings: Settings) -> Rules:
         c.strip().upper() for c in settings.get("currencies", "USD").split(",") if c.strip()
     )
     if not currencies:
-        raise RuntimeError("CHANNELSTREAM_SELLTHROUGH_CURRENCIES names no currency")
+        raise ConfigError("CHANNELSTREAM_SELLTHROUGH_CURRENCIES names no currency")
     return Rules(catalog, currencies)
 
 
@@ -76,13 +76,16 @@ def intake_limits(settings: Settings) -> IntakeLimits:
 
 
 def bootstrap(settings: Settings) -> SellthroughService:
+    """Reads every setting before it connects to anything: a bad one stops start-up clean."""
+    rules, limits = rules_from(settings), intake_limits(settings)
+    grace = settings.seconds("hold_grace_seconds", 300)
+    sweep_every = settings.seconds("hold_sweep_seconds", min(5.0, max(0.2, grace / 4)))
     runtime = build_runtime(settings, migrations_dir=MIGRATIONS)
     outbox = runtime.transactional_outbox(RELAY_INTERVAL)
-    grace = settings.seconds("hold_grace_seconds", 300)
     pipeline = Pipeline(
         runtime.engine,
         outbox,
-        rules_from(settings),
+        rules,
         PartnerBook(),
         dead_letter_topic=DEAD_LETTERS["sellthrough"].full_name(settings.topic_prefix),
         grace=timedelta(seconds=grace),
@@ -109,10 +112,8 @@ def bootstrap(settings: Settings) -> SellthroughService:
         [SELL_IN_SUBMITTED],
         consumers.intake_handler(pipeline, SHIPMENTS),
     )
-    uploads = Uploads(runtime.engine, pipeline, outbox, intake=Intake(intake_limits(settings)))
+    uploads = Uploads(runtime.engine, pipeline, outbox, intake=Intake(limits))
     queries = Queries(runtime.engine, pipeline.partners)
     register_views(runtime.app, uploads, queries)
-    sweeper = HoldSweeper(
-        pipeline, settings.seconds("hold_sweep_seconds", min(5.0, max(0.2, grace / 4)))
-    )
+    sweeper = HoldSweeper(pipeline, sweep_every)
     return SellthroughService(runtime, outbox, pipeline, uploads, queries, sweeper)

@@ -148,7 +148,7 @@ def test_a_directory_without_program_files_or_with_broken_yaml_is_refused(tmp_pa
 
 
 def test_the_service_refuses_to_start_on_a_bad_program_before_touching_anything(tmp_path: Path):
-    from channelstream_common.settings import Settings
+    from channelstream_common.settings import ConfigError, Settings
     from incentives.bootstrap import bootstrap
 
     (tmp_path / "p.yaml").write_text("id: p-one\nversion: 1\ncurrency: USD\n")
@@ -157,5 +157,5 @@ def test_the_service_refuses_to_start_on_a_bad_program_before_touching_anything(
         database_url="postgresql+psycopg://nobody@127.0.0.1:1/none",
         extra={"programs_dir": str(tmp_path)},
     )
-    with pytest.raises(ProgramError, match=r"p\.yaml: defines no rule"):
+    with pytest.raises(ConfigError, match=r"^rebate programs: .*p\.yaml: defines no rule"):
         bootstrap(settings)
