@@ -62,8 +62,7 @@ async def replay_service(
             )
     finally:
         runtime.projections = every
-        await runtime.engine.dispose()
-        await runtime.serde.close()
+        await runtime.stop()
     return out
 
 

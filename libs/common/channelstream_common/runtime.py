@@ -58,6 +58,7 @@ class Runtime:
     projections: list[ProjectionSpec] = field(default_factory=list)
     migrations_dir: Path | None = None
     _started: bool = False
+    _released: bool = False
     lag: LagMonitor | None = None
     outbox: Outbox | None = None
     relay_interval: float = 1.0
@@ -109,22 +110,24 @@ class Runtime:
         self._started = True
 
     async def stop(self) -> None:
+        """Stop what start() started, then release the clients and the pool, also when the
+        runtime was built and never started (a replay's): its producer exists from the start."""
+        steps: list[tasks.Step] = []
         if self._started:
-            steps: list[tasks.Step] = []
             if self.outbox:
                 # best effort: what is not published now, any replica's relay publishes later
                 steps += [("outbox relay", self.outbox.stop), ("outbox drain", self.outbox.flush)]
             if self.lag:
                 steps.append(("lag monitor", self.lag.stop))
+            steps += [("projection stream", self.stream.stop), ("web app", self.app.stop)]
+        if not self._released:
             steps += [
-                ("projection stream", self.stream.stop),
-                ("web app", self.app.stop),
                 ("publisher", self.publisher.stop),
                 ("schema registry client", self.serde.close),
                 ("database pool", self.engine.dispose),
             ]
-            await tasks.stop_in_turn(steps, within=STOP_STEP_SECONDS)
-            self._started = False
+        await tasks.stop_in_turn(steps, within=STOP_STEP_SECONDS)
+        self._started, self._released = False, True
 
     async def database_ok(self) -> bool:
         try:

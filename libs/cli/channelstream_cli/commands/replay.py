@@ -53,41 +53,43 @@ async def replay_service(
     module = importlib.import_module(f"{service}.bootstrap")
     svc = module.bootstrap(replace(live, database_url=url))
     runtime = svc.runtime
-    with Progress(
-        TextColumn(f"[bold]{service}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TextColumn("{task.fields[rate]} events/s"),
-        TimeRemainingColumn(),
-        console=console,
-        disable=not show_progress,
-    ) as bar:
-        task = bar.add_task(service, total=None, rate="-")
-        started = datetime.now(UTC)
+    try:
+        with Progress(
+            TextColumn(f"[bold]{service}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("{task.fields[rate]} events/s"),
+            TimeRemainingColumn(),
+            console=console,
+            disable=not show_progress,
+        ) as bar:
+            task = bar.add_task(service, total=None, rate="-")
+            started = datetime.now(UTC)
 
-        def progress(done: int, total: int) -> None:
-            secs = max((datetime.now(UTC) - started).total_seconds(), 1e-6)
-            bar.update(task, completed=done, total=total, rate=f"{done / secs:,.0f}")
+            def progress(done: int, total: int) -> None:
+                secs = max((datetime.now(UTC) - started).total_seconds(), 1e-6)
+                bar.update(task, completed=done, total=total, rate=f"{done / secs:,.0f}")
 
-        result = await engine.rebuild(runtime, until=until, progress=progress)
-    report: dict[str, Any] = {
-        **asdict(result),
-        "events_per_second": result.events_per_second,
-        "replay_database": name,
-        "tables": [],
-    }
-    if until is None:
-        declared = [t for spec in runtime.projections for t in spec.tables]
-        tables = declared or await engine.tables_of(runtime.engine)
-        tables = sorted({*tables, "projection_positions"})
-        live_engine = make_engine(live.database_url)
-        try:
-            compared = await engine.compare(live_engine, runtime.engine, tables)
-        finally:
-            await live_engine.dispose()
-        report["tables"] = [asdict(c) for c in compared]
-        report["equal"] = all(c.equal for c in compared)
-    await runtime.engine.dispose()
+            result = await engine.rebuild(runtime, until=until, progress=progress)
+        report: dict[str, Any] = {
+            **asdict(result),
+            "events_per_second": result.events_per_second,
+            "replay_database": name,
+            "tables": [],
+        }
+        if until is None:
+            declared = [t for spec in runtime.projections for t in spec.tables]
+            tables = declared or await engine.tables_of(runtime.engine)
+            tables = sorted({*tables, "projection_positions"})
+            live_engine = make_engine(live.database_url)
+            try:
+                compared = await engine.compare(live_engine, runtime.engine, tables)
+            finally:
+                await live_engine.dispose()
+            report["tables"] = [asdict(c) for c in compared]
+            report["equal"] = all(c.equal for c in compared)
+    finally:
+        await runtime.stop()
     if not keep:
         drop_database(server, name)
         report["replay_database"] = None
