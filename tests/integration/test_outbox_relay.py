@@ -191,3 +191,31 @@ async def orphan(relay: Relay, conn: AsyncConnection, row_id: int) -> None:
         ),
         {"id": row_id, **dict(zip("tkvhe", row, strict=True))},
     )
+
+
+async def test_a_take_walks_the_id_index_even_when_statistics_say_the_outbox_is_tiny(
+    relay: Relay,
+):
+    from channelstream_common.outbox import _TAKE, _TAKE_BY_INDEX
+
+    async with relay.engine.begin() as conn:
+        await relay.stage(conn, 3)
+        await conn.exec_driver_sql("analyze outbox")  # planned on these statistics...
+        await conn.exec_driver_sql(
+            "insert into outbox (topic, value, event_id, headers)"
+            " select 't', '\\x00', 'e' || g, '' from generate_series(1, 50000) g"
+        )  # ...then a burst autoanalyze has not seen
+    async with relay.engine.begin() as conn:
+        await conn.exec_driver_sql(_TAKE_BY_INDEX)
+        plan = (
+            await conn.exec_driver_sql(
+                "explain (format json) " + _TAKE.replace("%s", "{}").format(0, 10**9, 5000)
+            )
+        ).scalar_one()
+        await conn.rollback()
+
+    def scans(node: dict[str, Any]) -> list[str]:
+        return [node["Node Type"]] + [s for child in node.get("Plans", []) for s in scans(child)]
+
+    found = [n for n in scans(plan[0]["Plan"]) if n.endswith("Scan")]
+    assert found == ["Index Scan", "Index Scan"], found

@@ -111,8 +111,17 @@ def downgrade_from_v2() -> None:
 
 
 _TAKE = (
-    "delete from outbox where id in (select id from outbox where id > %s and id <= %s"
-    " order by id limit %s for update skip locked) returning id, topic, key, value, headers"
+    "delete from outbox where id = any(array(select id from outbox where id > %s and id <= %s"
+    " order by id limit %s for update skip locked)) returning id, topic, key, value, headers"
+)
+# The take must walk the id index whatever the statistics say. Planned while the outbox looked
+# tiny (a new database; a burst faster than autoanalyze, which many databases on one server
+# slow down), `id in (...)` became a hash join over a seq scan plus a sort of the whole table,
+# and the prepared statement kept that plan as the table grew: at 1 M staged rows one take ran
+# for over 10 minutes (bench/RESULTS.md, round 5). With these off, and `= any(array(...))`
+# leaving no join to choose, both scans are index scans at any size.
+_TAKE_BY_INDEX = (
+    "select set_config('enable_seqscan', 'off', true), set_config('enable_bitmapscan', 'off', true)"
 )
 _LAST_ID = (
     "select coalesce(pg_sequence_last_value(pg_get_serial_sequence('outbox', 'id')::regclass), 0)"
@@ -247,6 +256,7 @@ class Outbox:
         while lo < hi:
             async with self.engine.begin() as conn:
                 async with (await driver(conn)).cursor(binary=True) as cur:
+                    await cur.execute(_TAKE_BY_INDEX)
                     await cur.execute(_TAKE, (lo, hi, limit))
                     rows = await cur.fetchall()
                 rows.sort()  # `returning` keeps no order; ids are the staging order
