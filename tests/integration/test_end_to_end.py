@@ -186,6 +186,8 @@ def system(endpoints, tmp_path_factory) -> Iterator[System]:
     finally:
         for s in sets:
             s.down()
+        for name in services.SERVICES:
+            testing.drop_database(endpoints.postgres, f"{name}_e2e_{tag}")
         os.environ.clear()
         os.environ.update(old_env)
 
