@@ -264,9 +264,7 @@ async def main(args: argparse.Namespace) -> None:
         for table, digest in (await digests(svc.runtime.engine)).items():
             print(f"  {table:22} {digest}")
     finally:
-        await svc.runtime.publisher.stop()
-        await svc.runtime.engine.dispose()
-        await svc.runtime.serde.close()
+        await svc.runtime.stop()  # never started: releases producer, registry client and pool
         if not args.keep:
             drop_database(e.postgres, name)
 
