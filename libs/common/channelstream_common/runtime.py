@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import logging
 import sys
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -31,9 +33,11 @@ from channelstream_common.stream import ProjectionStream, consumer_group
 from channelstream_common.topics import Topic
 
 ReadyCheck = Callable[[], Awaitable[bool]]
+Loop = Callable[[], Coroutine[Any, Any, None]]
 # per step: the whole stop stays inside Kubernetes' default 30 s grace before SIGKILL in the
 # usual case of at most one stalled step
 STOP_STEP_SECONDS = 10.0
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -62,6 +66,8 @@ class Runtime:
     lag: LagMonitor | None = None
     outbox: Outbox | None = None
     relay_interval: float = 1.0
+    loops: list[tuple[str, Loop]] = field(default_factory=list)
+    _tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
     @property
     def service(self) -> str:
@@ -92,8 +98,15 @@ class Runtime:
         self.relay_interval = relay_interval
         return self.outbox
 
+    def background(self, name: str, loop: Loop) -> None:
+        """Run `loop`, a service's own periodic work (e.g. a sweeper), as a task named `name`.
+        start() starts it after everything else; stop() ends it first, as its own bounded step,
+        before the relay stops and the outbox is drained, so what it staged is still published."""
+        self.loops.append((name, loop))
+
     async def start(self) -> None:
-        """Start publisher, projection stream, the Faust app (web) and the outbox relay."""
+        """Start publisher, projection stream, the Faust app (web), the outbox relay, then the
+        background loops."""
         await self.publisher.start()
         await self.stream.start()
         await self.app.start()
@@ -107,6 +120,10 @@ class Runtime:
         self.lag.start()
         if self.outbox:
             self.outbox.start(self.relay_interval)
+        for name, loop in self.loops:
+            task = asyncio.create_task(loop(), name=name)
+            task.add_done_callback(_report_failure)
+            self._tasks.append(task)
         self._started = True
 
     async def stop(self) -> None:
@@ -114,6 +131,8 @@ class Runtime:
         runtime was built and never started (a replay's): its producer exists from the start."""
         steps: list[tasks.Step] = []
         if self._started:
+            steps += [(t.get_name(), partial(tasks.cancel_and_wait, t)) for t in self._tasks[::-1]]
+            self._tasks.clear()
             if self.outbox:
                 # best effort: what is not published now, any replica's relay publishes later
                 steps += [("outbox relay", self.outbox.stop), ("outbox drain", self.outbox.flush)]
@@ -145,6 +164,12 @@ class Runtime:
             return bool(await asyncio.wait_for(client.fetch_all_metadata(), timeout=3))
         except Exception:
             return False
+
+
+def _report_failure(task: asyncio.Task[None]) -> None:
+    # cancel_and_wait retrieves the error at stop without a word: a loop that died is told now
+    if not task.cancelled() and (exc := task.exception()) is not None:
+        log.error("%s stopped: it raised", task.get_name(), exc_info=exc)
 
 
 def build_runtime(settings: Settings, *, migrations_dir: Path | None = None) -> Runtime:
