@@ -43,15 +43,12 @@ class SellthroughService:
     pipeline: Pipeline
     uploads: Uploads
     queries: Queries
-    sweeper: HoldSweeper
 
     async def start(self) -> None:
         await self.pipeline.partners.load(self.runtime.engine)
         await self.runtime.start()
-        self.sweeper.start()
 
     async def stop(self) -> None:
-        await self.sweeper.stop()
         await self.runtime.stop()
 
 
@@ -115,5 +112,5 @@ def bootstrap(settings: Settings) -> SellthroughService:
     uploads = Uploads(runtime.engine, pipeline, outbox, intake=Intake(limits))
     queries = Queries(runtime.engine, pipeline.partners)
     register_views(runtime.app, uploads, queries)
-    sweeper = HoldSweeper(pipeline, sweep_every)
-    return SellthroughService(runtime, outbox, pipeline, uploads, queries, sweeper)
+    runtime.background("hold sweeper", HoldSweeper(pipeline, sweep_every).run)
+    return SellthroughService(runtime, outbox, pipeline, uploads, queries)

@@ -5,8 +5,6 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from channelstream_common.tasks import cancel_and_wait
-
 from sellthrough.service_layer.pipeline import Pipeline
 
 log = logging.getLogger(__name__)
@@ -17,7 +15,6 @@ class HoldSweeper:
         self.pipeline = pipeline
         self.interval = interval
         self.limit = limit
-        self._task: asyncio.Task[None] | None = None
 
     async def run_once(self) -> int:
         total = 0
@@ -27,7 +24,8 @@ class HoldSweeper:
             if n < self.limit:
                 return total
 
-    async def _run(self) -> None:
+    async def run(self) -> None:
+        """Sweep every `interval` s until cancelled; the runtime runs it (Runtime.background)."""
         while True:
             await asyncio.sleep(self.interval)
             try:
@@ -35,11 +33,3 @@ class HoldSweeper:
                     log.info("decided %d held lines past their grace period", n)
             except Exception:
                 log.exception("hold sweep failed; retrying")
-
-    def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name="sellthrough-hold-sweeper")
-
-    async def stop(self) -> None:
-        if self._task:
-            await cancel_and_wait(self._task)
-            self._task = None
