@@ -60,7 +60,7 @@ class Cluster:
         return f"http://127.0.0.1:{self.ports[service]}"
 
     def database(self, purpose: str) -> str:
-        """A fresh database of this run; its SQLAlchemy URL. Dropped by `cleanup`."""
+        """A fresh database of this run; its SQLAlchemy URL. Dropped by `teardown`."""
         name = f"bench_{self.run_id}_{purpose}"
         self.databases.append(name)
         return testing.create_database(self.endpoints.postgres, name)
@@ -113,11 +113,17 @@ class Cluster:
 
     def stop(self) -> dict[str, str]:
         out: dict[str, str] = {}
-        for s in self.sets.values():
-            out.update(s.down())
+        for name, s in self.sets.items():
+            try:
+                out.update(s.down())
+            except OSError as exc:  # one that cannot be signalled must not spare the others
+                out[name] = f"not stopped: {exc}"
         return out
 
-    async def cleanup(self, *, keep: bool) -> None:
+    async def teardown(self, *, keep: bool) -> None:
+        """Stop the services first, since they write to the run's databases and topics, then
+        drop those unless `keep`."""
+        self.stop()
         if keep:
             return
         for name in self.databases:

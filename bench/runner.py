@@ -137,7 +137,7 @@ async def run(
                 ]
             report["load_average_replay"] = load_average()
     finally:
-        await cluster.cleanup(keep=config.keep)
+        await cluster.teardown(keep=config.keep)
         if not config.keep:
             shutil.rmtree(r.dir / "data", ignore_errors=True)
     evaluate(report)
