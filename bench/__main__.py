@@ -93,6 +93,8 @@ def bench(
             result = asyncio.run(run(config, progress=progress, log=console.log))
         except Exception as exc:  # one line, like every channelstream command
             fail(f"{type(exc).__name__}: {exc}")
+        except KeyboardInterrupt:
+            fail("interrupted", code=130)
     out = config.out / f"{result['started_at']}.json"
     reporting.write(result, out, *([json_path] if json_path else []))
     reporting.render(result, console)

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import platform
 import shutil
+import signal
 import sys
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
@@ -115,33 +117,84 @@ async def run(
     profiles: dict[str, Any] = {}
     if config.profile:
         report["profiles"] = profiles
-    try:
-        try:
-            log(f"provisioning topics under {cluster.prefix} and starting the five services")
-            await cluster.provision()
-            await cluster.start()
-            floor_until = await _live_phases(r, cluster, ds, phases, profiles, progress)
-            report["peak_rss_mb"] = cluster.peak_rss_mb()
-            report["service_logs"] = {s: str(cluster.log(s)) for s in cluster.sets}
-        finally:
-            report["stopped"] = cluster.stop()
-        if "baselines" not in config.skip:
-            await _baselines(cluster, ds, phases, floor_until)
-        if "replay" not in config.skip:
-            log("replay of every projection from offset 0 (services stopped)")
-            replayer: dict[str, int | None] = {"bench": os.getpid()}  # replays run here
-            async with phases.run("replay"), _profiled(r, "replay", replayer, profiles):
-                replays = await replaying.run(cluster, progress)
-                report["replay"] = [
-                    asdict(p) | {"events_per_second": p.events_per_second} for p in replays
-                ]
-            report["load_average_replay"] = load_average()
-    finally:
+
+    async def teardown() -> None:
         await cluster.teardown(keep=config.keep)
         if not config.keep:
             shutil.rmtree(r.dir / "data", ignore_errors=True)
+
+    async with _finally(teardown, log):
+        await _measure(r, cluster, ds, phases, profiles, progress)
     evaluate(report)
     return report
+
+
+async def _measure(
+    r: Run,
+    cluster: Cluster,
+    ds: dataset.Dataset,
+    phases: _Phases,
+    profiles: dict[str, Any],
+    progress: Progress | None,
+) -> None:
+    config, report, log = r.config, r.report, phases.log
+    try:
+        log(f"provisioning topics under {cluster.prefix} and starting the five services")
+        await cluster.provision()
+        await cluster.start()
+        floor_until = await _live_phases(r, cluster, ds, phases, profiles, progress)
+        report["peak_rss_mb"] = cluster.peak_rss_mb()
+        report["service_logs"] = {s: str(cluster.log(s)) for s in cluster.sets}
+    finally:
+        report["stopped"] = cluster.stop()
+    if "baselines" not in config.skip:
+        await _baselines(cluster, ds, phases, floor_until)
+    if "replay" not in config.skip:
+        log("replay of every projection from offset 0 (services stopped)")
+        replayer: dict[str, int | None] = {"bench": os.getpid()}  # replays run here
+        async with phases.run("replay"), _profiled(r, "replay", replayer, profiles):
+            replays = await replaying.run(cluster, progress)
+            report["replay"] = [
+                asdict(p) | {"events_per_second": p.events_per_second} for p in replays
+            ]
+        report["load_average_replay"] = load_average()
+
+
+@asynccontextmanager
+async def _finally(teardown: Callable[[], Awaitable[None]], log: Log) -> AsyncIterator[None]:
+    """Run `teardown` however the body ends. Ctrl-C cancels the body, once, and is ignored from
+    then on and during the teardown, after which KeyboardInterrupt is raised. `uv run` forwards
+    the terminal's SIGINT, so one Ctrl-C reaches the harness twice: under asyncio.run's handler
+    the second raised KeyboardInterrupt inside the teardown, while it waited for the first
+    service to stop, and left the other four running."""
+    loop, task = asyncio.get_running_loop(), asyncio.current_task()
+    assert task is not None
+    interrupted = tearing_down = False
+
+    def on_sigint() -> None:
+        nonlocal interrupted
+        if interrupted or tearing_down:
+            log("still stopping the services and dropping the run's topics and databases")
+            return
+        interrupted = True
+        log("interrupted: stopping the services, then dropping the run's topics and databases")
+        task.cancel()
+
+    previous = signal.getsignal(signal.SIGINT)
+    loop.add_signal_handler(signal.SIGINT, on_sigint)
+    try:
+        yield
+    except asyncio.CancelledError:
+        if interrupted:
+            raise KeyboardInterrupt from None
+        raise
+    finally:
+        tearing_down = True
+        try:
+            await teardown()
+        finally:
+            loop.remove_signal_handler(signal.SIGINT)
+            signal.signal(signal.SIGINT, previous)  # asyncio.run's, which it restores at exit
 
 
 async def _baselines(
