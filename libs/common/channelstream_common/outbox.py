@@ -181,23 +181,28 @@ class Outbox:
         self._after = 0  # rows up to this id are taken, but for those of `_writers`
         self._seen = 0  # the id sequence at the last pass
         self._writers: dict[str, int] = {}  # in flight at the last pass: id their rows are above
+        # Set by a replay, which rebuilds state, not side effects: what its handlers stage was
+        # published when the events were first applied, so staging it again would publish it twice.
+        self.discarding = False
 
-    async def add(self, conn: AsyncConnection, items: list[tuple[Topic, dict[str, Any]]]) -> None:
+    async def add(
+        self, conn: AsyncConnection, items: Iterable[tuple[Topic, dict[str, Any]]]
+    ) -> None:
         """Stage events inside the caller's transaction, with one COPY (cheaper than an insert
-        from the first row on)."""
-        await self.add_rows(conn, await self.rows(items))
+        from the first row on). Discarding, `items` is not even iterated."""
+        if not self.discarding:
+            await self.add_rows(conn, await self.rows(items))
 
-    @staticmethod
-    async def add_rows(conn: AsyncConnection, rows: Sequence[tuple[Any, ...]]) -> None:
+    async def add_rows(self, conn: AsyncConnection, rows: Sequence[tuple[Any, ...]]) -> None:
         """Stage ready rows: (topic name, key, value, packed headers, event_id)."""
-        if not rows:
+        if not rows or self.discarding:
             return
         statement = "copy outbox (topic, key, value, headers, event_id) from stdin"
         async with cursor(conn, statement) as cur, cur.copy(statement) as copy:
             for row in rows:
                 await copy.write_row(row)
 
-    async def rows(self, items: list[tuple[Topic, dict[str, Any]]]) -> list[tuple[Any, ...]]:
+    async def rows(self, items: Iterable[tuple[Topic, dict[str, Any]]]) -> list[tuple[Any, ...]]:
         serde, service = self.publisher.serde, self.publisher.service
         ids: dict[str, int] = {}
         rows = []

@@ -69,9 +69,12 @@ async def rebuild(
     progress: Progress | None = None,
     batch: int = 5000,
 ) -> ReplayResult:
-    """Apply every input record (recorded_at <= until, if given) to the runtime's projections."""
+    """Apply every input record (recorded_at <= until, if given) to the runtime's projections.
+    What the handlers stage is discarded: those events are on their topics already."""
     rt = runtime
     result = ReplayResult(rt.service)
+    if rt.outbox is not None:
+        rt.outbox.discarding = True
     appliers = []
     for spec in rt.projections:
         store = ProjectionStore(rt.engine, spec.name)

@@ -4,6 +4,7 @@ Same contract as SqlRepository (see service_layer/ports.py), no transactions."""
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterable
 from decimal import Decimal
 from typing import Any
 
@@ -111,7 +112,7 @@ class InMemoryRepository:
         self.volume |= volumes
         return saved
 
-    async def stage(self, events: list[dict[str, Any]]) -> None:
+    async def stage(self, events: Iterable[dict[str, Any]]) -> None:
         self.events += events
 
     def totals_for(self, partner_id: str, period: str) -> list[Total]:

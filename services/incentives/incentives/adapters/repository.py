@@ -11,6 +11,7 @@ the totals and volume positions (summed here), and the outbox COPY."""
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterable
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -290,9 +291,8 @@ class SqlRepository:
             await self.conn.execute(SAVE, dict(zip(names, arrays, strict=True)))
         return saved
 
-    async def stage(self, events: list[dict[str, Any]]) -> None:
-        if events:
-            await self.outbox.add(self.conn, [(REBATE_ACCRUED, e) for e in events])
+    async def stage(self, events: Iterable[dict[str, Any]]) -> None:
+        await self.outbox.add(self.conn, ((REBATE_ACCRUED, e) for e in events))
 
 
 def _columns(rows: list[tuple[Any, ...]], width: int) -> list[list[Any]]:

@@ -179,5 +179,5 @@ async def _evaluate(
             )  # fmt: skip
     changed = {k: v for k, v in volumes.items() if before.get(k) != v}
     saved = await repo.save(postings, pending, skipped, changed)
-    await repo.stage([rebate_accrued(p) for p in saved])
+    await repo.stage(rebate_accrued(p) for p in saved)  # not built when a replay discards
     return saved

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from decimal import Decimal
 from typing import Any, Protocol
 
@@ -54,5 +55,5 @@ class Repository(Protocol):
     ) -> list[Posting]:
         """Record the outcome; returns the postings whose accrual ids were new."""
 
-    async def stage(self, events: list[dict[str, Any]]) -> None:
+    async def stage(self, events: Iterable[dict[str, Any]]) -> None:
         """Stage RebateAccrued events for publication, in the same transaction."""

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from channelstream_common.audit import read_topic
 from channelstream_common.events import Envelope
-from channelstream_common.outbox import Outbox, pack_headers
+from channelstream_common.outbox import pack_headers
 from channelstream_common.replay import rebuild
 from channelstream_common.serde import AvroSerde
 from channelstream_common.topics import PARTNER_ENROLLED
@@ -395,7 +395,9 @@ async def test_resent_event_changes_nothing_and_a_replay_reproduces_the_director
         ]
         headers = pack_headers((k, v.decode()) for k, v in sent.headers)
         async with engine.begin() as conn:
-            await Outbox.add_rows(conn, [(sent.topic, sent.key, sent.raw, headers, sent.event_id)])
+            await svc.outbox.add_rows(
+                conn, [(sent.topic, sent.key, sent.raw, headers, sent.event_id)]
+            )
         svc.outbox.kick()
 
         async def sent_twice() -> list[Envelope]:

@@ -215,9 +215,11 @@ async def take_expired_holds(conn: AsyncConnection, cutoff: datetime, limit: int
     return sorted(rows, key=lambda r: (r.held_at, r.origin))
 
 
-async def stage_raw(conn: AsyncConnection, topic: str, rows: Sequence[dict[str, Any]]) -> None:
+async def stage_raw(
+    outbox: Outbox, conn: AsyncConnection, topic: str, rows: Sequence[dict[str, Any]]
+) -> None:
     """Outbox rows whose value is raw bytes (dead letters); the relay publishes them as is."""
-    await Outbox.add_rows(
+    await outbox.add_rows(
         conn, [(topic, r["key"], r["value"], r["headers"], r["event_id"]) for r in rows]
     )
 

@@ -195,7 +195,7 @@ class Pipeline:
         await repo.insert_holds(conn, holds)
         # every event of the batch in one call; COPY even for a few (cheaper than inserts here)
         await self.outbox.add(conn, events)
-        await repo.stage_raw(conn, self.dead_letter_topic, dead)
+        await repo.stage_raw(self.outbox, conn, self.dead_letter_topic, dead)
 
 
 def _partner_ids(flavor: Flavor, lines: Sequence[Line | Rejection | None]) -> set[str]:
