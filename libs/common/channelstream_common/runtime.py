@@ -101,7 +101,8 @@ class Runtime:
     def background(self, name: str, loop: Loop) -> None:
         """Run `loop`, a service's own periodic work (e.g. a sweeper), as a task named `name`.
         start() starts it after everything else; stop() ends it first, as its own bounded step,
-        before the relay stops and the outbox is drained, so what it staged is still published."""
+        before the relay stops and the outbox is drained (as it ends the web app and the stream),
+        so what it staged is still published."""
         self.loops.append((name, loop))
 
     async def start(self) -> None:
@@ -131,14 +132,15 @@ class Runtime:
         runtime was built and never started (a replay's): its producer exists from the start."""
         steps: list[tasks.Step] = []
         if self._started:
+            # whatever stages events (loops, HTTP handlers, projections) stops before the drain
             steps += [(t.get_name(), partial(tasks.cancel_and_wait, t)) for t in self._tasks[::-1]]
             self._tasks.clear()
+            steps += [("web app", self.app.stop), ("projection stream", self.stream.stop)]
+            if self.lag:
+                steps.append(("lag monitor", self.lag.stop))
             if self.outbox:
                 # best effort: what is not published now, any replica's relay publishes later
                 steps += [("outbox relay", self.outbox.stop), ("outbox drain", self.outbox.flush)]
-            if self.lag:
-                steps.append(("lag monitor", self.lag.stop))
-            steps += [("projection stream", self.stream.stop), ("web app", self.app.stop)]
         if not self._released:
             steps += [
                 ("publisher", self.publisher.stop),

@@ -76,7 +76,7 @@ def loop(name: str, calls: list[str], *, ignores_stop: asyncio.Event | None = No
     return run
 
 
-async def test_background_loops_start_last_and_stop_first_before_the_outbox_drain(
+async def test_every_writer_of_the_outbox_stops_before_it_is_drained_loops_first(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     calls: list[str] = []
@@ -91,8 +91,9 @@ async def test_background_loops_start_last_and_stop_first_before_the_outbox_drai
     assert calls == [
         *("start publisher", "start stream", "start app", "start lag", "start relay"),
         *("start sweeper", "start reaper"),
-        *("stop reaper", "stop sweeper"),  # what they stage in the outbox is still drained
-        *("stop relay", "drain outbox", "stop lag", "stop stream", "stop app"),
+        *("stop reaper", "stop sweeper"),
+        *("stop app", "stop stream", "stop lag"),  # everything that stages events has stopped
+        *("stop relay", "drain outbox"),  # so what they staged is published
         *("stop publisher", "stop serde", "stop engine"),
     ]
 
