@@ -7,6 +7,7 @@ import signal
 import sys
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import contextmanager
 from types import FrameType
 
 import pytest
@@ -57,13 +58,13 @@ async def isolated_prefix(endpoints: testing.Endpoints) -> str:
     return await testing.provision(endpoints, testing.unique_prefix())
 
 
-@pytest.fixture
-def settings_for(
+@contextmanager
+def _fresh_settings(
     endpoints: testing.Endpoints, topic_prefix: str
 ) -> Iterator[Callable[..., Settings]]:
-    """Settings for one service against a fresh database of its own, dropped after the test
-    (the services using it are stopped first: their fixtures depend on this one). Left behind,
-    a run's few hundred databases kept PostgreSQL's autovacuum busy on a developer's stack."""
+    """`make(service, **overrides)`: Settings against a fresh database of its own; every database
+    made is dropped on leaving. Left behind, a run's few hundred databases kept PostgreSQL's
+    autovacuum busy on a developer's stack."""
     created: list[str] = []
 
     def make(service: str, **overrides: object) -> Settings:
@@ -80,9 +81,30 @@ def settings_for(
         )
         return Settings(**{**base.__dict__, **overrides})  # type: ignore[arg-type]
 
-    yield make
-    for db in created:
-        testing.drop_database(endpoints.postgres, db)
+    try:
+        yield make
+    finally:
+        for db in created:
+            testing.drop_database(endpoints.postgres, db)
+
+
+@pytest.fixture
+def settings_for(
+    endpoints: testing.Endpoints, topic_prefix: str
+) -> Iterator[Callable[..., Settings]]:
+    """Settings for one service against a fresh database of its own, dropped after the test
+    (the services using it are stopped first: their fixtures depend on this one)."""
+    with _fresh_settings(endpoints, topic_prefix) as make:
+        yield make
+
+
+@pytest.fixture(scope="module")
+def module_settings_for(
+    endpoints: testing.Endpoints, topic_prefix: str
+) -> Iterator[Callable[..., Settings]]:
+    """settings_for for module-scoped fixtures: the databases are dropped after the module."""
+    with _fresh_settings(endpoints, topic_prefix) as make:
+        yield make
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

@@ -33,7 +33,6 @@ from channelstream_common.events import new_metadata
 from channelstream_common.projection import ProjectionStore
 from channelstream_common.publisher import EventPublisher
 from channelstream_common.serde import AvroSerde
-from channelstream_common.settings import Settings
 from channelstream_common.topics import (
     DEAD_LETTERS,
     DEAL_REGISTERED,
@@ -390,19 +389,6 @@ async def provision(endpoints: testing.Endpoints, prefix: str) -> None:
     await register_schemas(AvroSerde(endpoints.registry, prefix))
 
 
-def analytics_settings(endpoints: testing.Endpoints, prefix: str, suffix: str = "") -> Settings:
-    db = f"analytics_{prefix.replace('.', '_').strip('_')}{suffix}"
-    return Settings(
-        service="analytics",
-        kafka_bootstrap=endpoints.kafka,
-        schema_registry_url=endpoints.registry,
-        database_url=testing.create_database(endpoints.postgres, db),
-        topic_prefix=prefix,
-        http_port=testing.free_port(),
-        log_json=False,
-    )
-
-
 async def publish(endpoints: testing.Endpoints, prefix: str, events: list[Event]) -> None:
     """Each event under the service that owns its topic, in the order given."""
     serde = AvroSerde(endpoints.registry, prefix)
@@ -480,13 +466,15 @@ def plain(value: Any) -> Any:
 
 
 @pytest.fixture(scope="module")
-async def world(endpoints, topic_prefix):
+async def world(endpoints, topic_prefix, module_settings_for):
     """The world's events published in the natural order, analytics running over them."""
     prefix = f"{topic_prefix}an{uuid.uuid4().hex[:6]}."
     await provision(endpoints, prefix)
     w = World()
     await publish(endpoints, prefix, [*w.events, w.bad_accrual])
-    svc = bootstrap(analytics_settings(endpoints, prefix))
+    svc = bootstrap(
+        module_settings_for("analytics", topic_prefix=prefix, http_port=testing.free_port())
+    )
     await svc.start()
     try:
         await caught_up(svc, endpoints)
@@ -824,10 +812,9 @@ async def test_redelivery_and_resent_events_change_nothing(world):
     assert [(await get(svc, f"/scorecards/{p}/{q}")).json() for p, q in w.expected()] == cards
 
 
-async def test_replay_from_the_topics_rebuilds_identical_tables(world):
-    _, svc, endpoints = world
-    live = svc.runtime.settings
-    fresh = bootstrap(analytics_settings(endpoints, live.topic_prefix, suffix="_replay"))
+async def test_replay_from_the_topics_rebuilds_identical_tables(world, settings_for):
+    _, svc, _ = world
+    fresh = bootstrap(settings_for("analytics", topic_prefix=svc.runtime.settings.topic_prefix))
     try:
         result = await replay.rebuild(fresh.runtime)
         assert result.events >= len(World().events) + 1
@@ -841,14 +828,14 @@ async def test_replay_from_the_topics_rebuilds_identical_tables(world):
 
 
 async def test_a_different_cross_topic_arrival_order_gives_the_same_scorecards(
-    endpoints, topic_prefix, provisioned
+    endpoints, topic_prefix, provisioned, settings_for
 ):
     """Lines, sell-in and accruals first, then deals, partners last (children before their
     distributors), each phase applied before the next is published."""
     prefix = f"{topic_prefix}ao{uuid.uuid4().hex[:6]}."
     await provision(endpoints, prefix)
     w = World()
-    svc = bootstrap(analytics_settings(endpoints, prefix))
+    svc = bootstrap(settings_for("analytics", topic_prefix=prefix, http_port=testing.free_port()))
     await svc.start()
     try:
         await publish(endpoints, prefix, w.accruals[::-1] + w.lines[::-1] + w.sell_in)
