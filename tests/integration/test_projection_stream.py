@@ -68,7 +68,7 @@ async def run_until_applied(projection: Projection, group: str, endpoints, n: in
 
 
 async def test_a_fresh_database_in_an_existing_group_is_rebuilt_from_the_log_in_batches(
-    endpoints, isolated_prefix
+    endpoints, isolated_prefix, settings_for
 ):
     serde = AvroSerde(endpoints.registry, isolated_prefix)
     publisher = EventPublisher(endpoints.kafka, serde, "onboarding")
@@ -78,10 +78,7 @@ async def test_a_fresh_database_in_an_existing_group_is_rebuilt_from_the_log_in_
     finally:
         await publisher.stop()
     group = f"streamtest-{uuid.uuid4().hex[:6]}"
-    urls = [
-        testing.create_database(endpoints.postgres, f"streamtest_{uuid.uuid4().hex[:8]}")
-        for _ in range(2)
-    ]
+    urls = [settings_for("streamtest").database_url for _ in range(2)]
 
     first = Projection(urls[0], serde)
     await first.setup()
