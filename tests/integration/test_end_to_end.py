@@ -11,7 +11,7 @@ import json
 import os
 import uuid
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from decimal import ROUND_HALF_EVEN, Decimal
@@ -22,7 +22,7 @@ import httpx
 import pytest
 from channelstream_cli import sample_data, services, stack
 from channelstream_cli.commands import demo
-from channelstream_cli.commands.replay import replay_service
+from channelstream_cli.commands.replay import replay_database_name, replay_service
 from channelstream_common import audit, inventory, testing
 from channelstream_common.db import make_engine
 from channelstream_common.serde import AvroSerde
@@ -391,34 +391,49 @@ def test_inventory_view_matches_values_computed_from_the_files(system: System):
 # ---------------------------------------------------------------- replay and audit (issue 7)
 
 
-def test_replay_of_every_service_equals_the_live_projection(system: System):
+@pytest.fixture
+def replay(endpoints) -> Iterator[Callable[..., dict[str, Any]]]:
+    """`replay(settings, stamp, until=None, keep=False)`: the CLI's replay of one service. Its
+    databases are dropped after the test: those kept for it to read, and any a failure left."""
+    made: list[str] = []
+
+    def run(
+        settings: Settings, stamp: str, until: datetime | None = None, keep: bool = False
+    ) -> dict[str, Any]:
+        made.append(replay_database_name(settings.database_url, stamp)[1])
+        return _run(replay_service(settings.service, until, keep, stamp, False, settings))
+
+    yield run
+    for name in made:
+        testing.drop_database(endpoints.postgres, name)
+
+
+def test_replay_of_every_service_equals_the_live_projection(system: System, replay):
     stamp = datetime.now(UTC).strftime("%H%M%S%f")
     for name in services.SERVICES:
-        report = _run(replay_service(name, None, False, stamp, False, system.settings[name]))
+        report = replay(system.settings[name], stamp)
         assert report["events"] > 0, name
         unequal = [(t["table"], t["differences"]) for t in report["tables"] if not t["equal"]]
         assert report["equal"] is True, (name, unequal)
         assert {t["table"] for t in report["tables"]} >= {"projection_positions"}
 
 
-def test_replay_twice_gives_identical_tables(system: System):
+def test_replay_twice_gives_identical_tables(system: System, replay):
     """No wall clock, randomness or iteration order in any handler: two rebuilds agree."""
-    a = _run(
-        replay_service("incentives", None, True, "twicea", False, system.settings["incentives"])
-    )
+    a = replay(system.settings["incentives"], "twicea", keep=True)
     b_settings = replace(
         system.settings["incentives"],
         database_url=system.settings["incentives"].database_url.rsplit("/", 1)[0]
         + "/"
         + a["replay_database"],
     )
-    b = _run(replay_service("incentives", None, False, "twiceb", False, b_settings))
+    b = replay(b_settings, "twiceb")
     assert b["equal"] is True, [t for t in b["tables"] if not t["equal"]]
 
 
-def test_point_in_time_replay_equals_the_state_live_at_that_instant(system: System):
+def test_point_in_time_replay_equals_the_state_live_at_that_instant(system: System, replay):
     settings = system.settings["incentives"]
-    report = _run(replay_service("incentives", system.snapshot_at, True, "pit", False, settings))
+    report = replay(settings, "pit", until=system.snapshot_at, keep=True)
     rebuilt = _accruals(
         replace(
             settings,
