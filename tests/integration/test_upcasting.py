@@ -13,7 +13,6 @@ from typing import Any
 import fastavro
 import pytest
 from channelstream_common import schemas
-from channelstream_common.db import make_engine
 from channelstream_common.events import new_metadata
 from channelstream_common.publisher import EventPublisher
 from channelstream_common.replay import rebuild
@@ -79,11 +78,10 @@ async def test_replay_over_mixed_v1_and_v2_records_builds_the_right_projection(
     from analytics.bootstrap import bootstrap
 
     svc = bootstrap(settings_for("analytics"))
-    result = await rebuild(svc.runtime)
-    assert result.dead_lettered == 0
-    engine = make_engine(svc.runtime.settings.database_url)
     try:
-        async with engine.connect() as conn:
+        result = await rebuild(svc.runtime)
+        assert result.dead_lettered == 0
+        async with svc.runtime.engine.connect() as conn:
             rows = (
                 await conn.execute(
                     text(
@@ -94,8 +92,7 @@ async def test_replay_over_mixed_v1_and_v2_records_builds_the_right_projection(
                 )
             ).all()
     finally:
-        await engine.dispose()
-        await svc.runtime.engine.dispose()
+        await svc.runtime.stop()  # never started, it still has a producer to close
     assert [(r.line_no, r.quantity) for r in rows] == [(n, n) for n in (1, 2, 3, 4, 5)]
     assert sum(r.amount for r in rows) == Decimal("10.5") * 15
 

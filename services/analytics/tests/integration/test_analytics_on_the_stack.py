@@ -824,7 +824,7 @@ async def test_replay_from_the_topics_rebuilds_identical_tables(world, settings_
         assert [(c.table, c.equal) for c in compared] == [(t, True) for t in tables]
         assert all(c.live_rows > 0 for c in compared)
     finally:
-        await fresh.runtime.engine.dispose()
+        await fresh.runtime.stop()
 
 
 async def test_a_different_cross_topic_arrival_order_gives_the_same_scorecards(
