@@ -19,11 +19,13 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import psycopg
 import pytest
 from channelstream_cli import sample_data, services, stack
 from channelstream_cli.commands import demo
 from channelstream_cli.commands.replay import replay_database_name, replay_service
 from channelstream_common import audit, inventory, testing
+from channelstream_common import replay as replay_engine
 from channelstream_common.db import make_engine
 from channelstream_common.serde import AvroSerde
 from channelstream_common.settings import Settings
@@ -211,10 +213,19 @@ def _run(coro: Any) -> Any:
     import threading
 
     box: dict[str, Any] = {}
-    thread = threading.Thread(target=lambda: box.update(v=asyncio.run(coro)))
+
+    def run() -> None:
+        try:
+            box["value"] = asyncio.run(coro)
+        except BaseException as exc:  # raised again in the test's thread
+            box["error"] = exc
+
+    thread = threading.Thread(target=run)
     thread.start()
     thread.join()
-    return box["v"]
+    if "error" in box:
+        raise box["error"]
+    return box["value"]
 
 
 def get(system: System, service: str, path: str) -> Any:
@@ -429,6 +440,23 @@ def test_replay_twice_gives_identical_tables(system: System, replay):
     )
     b = replay(b_settings, "twiceb")
     assert b["equal"] is True, [t for t in b["tables"] if not t["equal"]]
+
+
+def test_a_replay_that_fails_leaves_no_database_behind(
+    system: System, replay, endpoints, monkeypatch: pytest.MonkeyPatch
+):
+    async def topics_gone(*_args: Any, **_kwargs: Any) -> Any:
+        raise RuntimeError("the topics went away")
+
+    monkeypatch.setattr(replay_engine, "rebuild", topics_gone)
+    settings = system.settings["analytics"]
+    stamp = datetime.now(UTC).strftime("%H%M%S%f") + "failed"
+    with pytest.raises(RuntimeError, match="the topics went away"):
+        replay(settings, stamp)
+    name = replay_database_name(settings.database_url, stamp)[1]
+    with psycopg.connect(f"{endpoints.postgres}/postgres".replace("+psycopg", "")) as conn:
+        left = conn.execute("select count(*) from pg_database where datname = %s", (name,))
+        assert left.fetchone() == (0,)
 
 
 def test_point_in_time_replay_equals_the_state_live_at_that_instant(system: System, replay):

@@ -50,9 +50,20 @@ async def replay_service(
     live = live or Settings.from_env(service)
     server, name = replay_database_name(live.database_url, stamp)
     url = create_database(server, name)
+    try:  # without --keep the replay database goes, also when the rebuild fails
+        report = await _rebuild_and_compare(service, url, live, until, show_progress)
+    finally:
+        if not keep:
+            drop_database(server, name)
+    report["replay_database"] = name if keep else None
+    return report
+
+
+async def _rebuild_and_compare(
+    service: str, url: str, live: Settings, until: datetime | None, show_progress: bool
+) -> dict[str, Any]:
     module = importlib.import_module(f"{service}.bootstrap")
-    svc = module.bootstrap(replace(live, database_url=url))
-    runtime = svc.runtime
+    runtime = module.bootstrap(replace(live, database_url=url)).runtime
     try:
         with Progress(
             TextColumn(f"[bold]{service}"),
@@ -74,7 +85,6 @@ async def replay_service(
         report: dict[str, Any] = {
             **asdict(result),
             "events_per_second": result.events_per_second,
-            "replay_database": name,
             "tables": [],
         }
         if until is None:
@@ -88,12 +98,9 @@ async def replay_service(
                 await live_engine.dispose()
             report["tables"] = [asdict(c) for c in compared]
             report["equal"] = all(c.equal for c in compared)
+        return report
     finally:
         await runtime.stop()
-    if not keep:
-        drop_database(server, name)
-        report["replay_database"] = None
-    return report
 
 
 def _print(report: dict[str, Any]) -> None:
