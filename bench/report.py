@@ -132,6 +132,11 @@ def render(report: dict[str, Any], console: Console) -> None:
         floor, batch = base["raw_floor"], base["batch_sql"]
         rows += [
             ("raw floor events/s", floor["events_per_second"]),
+            *(
+                (f"  CPU µs per floor event: {k}", v)
+                for k, v in report.get("cpu_floor", {}).get("per_event_us", {}).items()
+                if k in ("harness", "postgres", "kafka", "all (machine)")
+            ),
             ("batch SQL seconds (COPY + SQL)", batch["seconds"]),
             ("batch SQL agrees with expected", batch["matches_expected"]),
         ]

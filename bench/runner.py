@@ -206,9 +206,14 @@ async def _baselines(
     report, log = phases.report, phases.log
     async with phases.run("baselines"):
         log("baseline (a): raw single-hop floor (services stopped)")
-        floor = await baselines.raw_floor(cluster, until)
+        with cpu.measured({}) as used:  # the floor's consumer runs in the harness
+            floor = await baselines.raw_floor(cluster, until)
         report["baselines"] = {
             "raw_floor": asdict(floor) | {"events_per_second": floor.events_per_second}
+        }
+        report["cpu_floor"] = asdict(used) | {
+            "machine_utilisation": used.machine_utilisation,
+            "per_event_us": used.per_line_us(floor.events),
         }
         log("baseline (b): batch SQL")
         batch = await baselines.batch_sql(cluster, ds)
