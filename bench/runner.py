@@ -197,6 +197,13 @@ async def _finally(teardown: Callable[[], Awaitable[None]], log: Log) -> AsyncIt
             signal.signal(signal.SIGINT, previous)  # asyncio.run's, which it restores at exit
 
 
+def _cpu(used: cpu.CpuUsage, count: int, per: str = "per_line_us") -> dict[str, Any]:
+    return asdict(used) | {
+        "machine_utilisation": used.machine_utilisation,
+        per: used.per_line_us(count),
+    }
+
+
 async def _baselines(
     cluster: Cluster, ds: dataset.Dataset, phases: _Phases, until: dict[int, int] | None
 ) -> None:
@@ -211,10 +218,7 @@ async def _baselines(
         report["baselines"] = {
             "raw_floor": asdict(floor) | {"events_per_second": floor.events_per_second}
         }
-        report["cpu_floor"] = asdict(used) | {
-            "machine_utilisation": used.machine_utilisation,
-            "per_event_us": used.per_line_us(floor.events),
-        }
+        report["cpu_floor"] = _cpu(used, floor.events, "per_event_us")
         log("baseline (b): batch SQL")
         batch = await baselines.batch_sql(cluster, ds)
         report["baselines"]["batch_sql"] = asdict(batch) | {"seconds": batch.seconds}
@@ -262,10 +266,7 @@ async def _live_phases(
                 progress=progress,
             )
         report["end_to_end"] = asdict(e2e) | {"lines_per_second": e2e.lines_per_second}
-        report["cpu_end_to_end"] = asdict(used) | {
-            "machine_utilisation": used.machine_utilisation,
-            "per_line_us": used.per_line_us(e2e.lines),
-        }
+        report["cpu_end_to_end"] = _cpu(used, e2e.lines)
         if not e2e.ok:
             log("the views did not settle to the expected totals; see the checks")
     report["load_average_end_to_end"] = load_average()
@@ -285,10 +286,7 @@ async def _live_phases(
                 )
             report["freshness"] = asdict(fresh) | fresh.summary()
             del report["freshness"]["latencies"]
-            report["cpu_freshness"] = asdict(used) | {
-                "machine_utilisation": used.machine_utilisation,
-                "per_line_us": used.per_line_us(fresh.sent_lines),
-            }
+            report["cpu_freshness"] = _cpu(used, fresh.sent_lines)
         report["load_average_freshness"] = load_average()
     return floor_until
 
