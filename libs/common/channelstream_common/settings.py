@@ -84,7 +84,9 @@ class Settings:
             database_url=_env("DATABASE_URL", f"{postgres}/{service}"),
             topic_prefix=_env("TOPIC_PREFIX", ""),
             http_host=_env("HTTP_HOST", "127.0.0.1"),
-            http_port=int(_env("HTTP_PORT", str(default_port))),
+            http_port=_integer(  # 0: any free port
+                "CHANNELSTREAM_HTTP_PORT", _env("HTTP_PORT", str(default_port)), 0
+            ),
             otlp_endpoint=_env("OTLP_ENDPOINT", ""),
             log_level=_env("LOG_LEVEL", "INFO"),
             log_json=_env("LOG_JSON", "true").lower() in ("1", "true", "yes"),

@@ -28,6 +28,22 @@ def test_a_pool_size_that_is_not_a_positive_integer_is_refused_by_name(monkeypat
         Settings.from_env("analytics")
 
 
+@pytest.mark.parametrize("raw", ["http", "-1", "80.5"])
+def test_an_http_port_that_is_not_a_whole_number_is_refused_by_name(monkeypatch, raw):
+    monkeypatch.setenv("CHANNELSTREAM_HTTP_PORT", raw)
+    with pytest.raises(
+        ValueError, match=f"CHANNELSTREAM_HTTP_PORT must be an integer >= 0, not '{raw}'"
+    ):
+        Settings.from_env("analytics", default_port=8005)
+
+
+def test_the_http_port_defaults_to_the_services_own(monkeypatch):
+    monkeypatch.delenv("CHANNELSTREAM_HTTP_PORT", raising=False)
+    assert Settings.from_env("analytics", default_port=8005).http_port == 8005
+    monkeypatch.setenv("CHANNELSTREAM_HTTP_PORT", "0")
+    assert Settings.from_env("analytics", default_port=8005).http_port == 0
+
+
 def test_service_settings_are_read_as_numbers(monkeypatch):
     monkeypatch.setenv("CHANNELSTREAM_DEALREG_PROTECTION_DAYS", "0")
     monkeypatch.setenv("CHANNELSTREAM_DEALREG_PARTNER_WAIT_SECONDS", "0.5")
