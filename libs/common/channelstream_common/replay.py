@@ -73,8 +73,6 @@ async def rebuild(
     What the handlers stage is discarded: those events are on their topics already."""
     rt = runtime
     result = ReplayResult(rt.service)
-    if rt.outbox is not None:
-        rt.outbox.discarding = True
     appliers = []
     for spec in rt.projections:
         store = ProjectionStore(rt.engine, spec.name)
@@ -99,6 +97,9 @@ async def rebuild(
         def keep(env: Envelope) -> bool:
             return bool(env.metadata["recorded_at"] <= cutoff)
 
+    outbox = rt.outbox
+    if outbox is not None:
+        outbox.discarding = True
     started = time.perf_counter()
     try:
         await consumer.topics()
@@ -134,6 +135,8 @@ async def rebuild(
                 progress(result.events, total)
     finally:
         await consumer.stop()
+        if outbox is not None:  # the runtime stages again once the replay is over
+            outbox.discarding = False
         result.seconds = time.perf_counter() - started
         result.dead_lettered = sum(len(a.dead_lettered) for _, a in appliers)
     return result

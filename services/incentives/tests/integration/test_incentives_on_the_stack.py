@@ -663,6 +663,7 @@ async def test_statement_on_the_real_stack_matches_the_hand_computed_rebate(
                 async with replica.runtime.engine.connect() as conn:
                     staged = await conn.scalar(text("select count(*) from outbox"))
                 assert staged == 0
+                assert replica.outbox.discarding is False  # and the runtime stages again after it
             finally:
                 await close(replica)
     finally:
