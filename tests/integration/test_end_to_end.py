@@ -208,24 +208,13 @@ def _accruals(settings: Settings) -> dict[str, Decimal]:
 
 
 def _run(coro: Any) -> Any:
-    """Run a coroutine on a thread of its own (pytest-asyncio owns this thread's loop)."""
+    """Run a coroutine on a thread of its own (pytest-asyncio owns this thread's loop); what it
+    raises is raised here."""
     import asyncio
-    import threading
+    from concurrent.futures import ThreadPoolExecutor
 
-    box: dict[str, Any] = {}
-
-    def run() -> None:
-        try:
-            box["value"] = asyncio.run(coro)
-        except BaseException as exc:  # raised again in the test's thread
-            box["error"] = exc
-
-    thread = threading.Thread(target=run)
-    thread.start()
-    thread.join()
-    if "error" in box:
-        raise box["error"]
-    return box["value"]
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, coro).result()
 
 
 def get(system: System, service: str, path: str) -> Any:
